@@ -1,0 +1,1 @@
+"""REST conventions shared by every app: camelCase JSON, one error shape, pagination."""

@@ -1,0 +1,340 @@
+"""Trava settings: everything comes from the environment (12-factor).
+
+Unset variables fall back to the embedded defaults used by `make run` and the first CI
+pass: a SQLite file and an in-memory channel layer. `DATABASE_URL` switches to
+PostgreSQL (psycopg 3 with Django's connection pool), `REDIS_URL` to Redis for the
+channel layer, the cluster-wide registry, the event history and the cache.
+The README's configuration table documents every variable read here.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def env_str(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        sys.exit(f"trava: {name} must be an integer, got {raw!r}")
+
+
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        sys.exit(f"trava: {name} must be a number, got {raw!r}")
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+# --- Core ------------------------------------------------------------------------------
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG:
+        # One clear line, no traceback: a production node must never run on a known key.
+        sys.exit("trava: SECRET_KEY must be set when DEBUG is off (export SECRET_KEY=...)")
+    SECRET_KEY = "django-insecure-trava-development-only-key-do-not-use-in-production"
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# Browser WebSocket connections must come from one of these origins (scheme://host[:port]
+# or a bare host pattern as in ALLOWED_HOSTS). Non-browser clients send no Origin and are
+# allowed. Unset: the hosts of ALLOWED_HOSTS, on any scheme and port.
+WS_ALLOWED_ORIGINS = env_list("WS_ALLOWED_ORIGINS") or list(ALLOWED_HOSTS)
+
+# The name this process reports in the cluster-wide registry, logs and metrics.
+NODE_ID = env_str("NODE_ID") or f"{socket.gethostname()}-{os.getpid()}"
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework_simplejwt",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "channels",
+    "trava.accounts",
+    "trips",
+    "social",
+    "photos",
+    "journals",
+    "realtime",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "trava.middleware.DatabaseUnavailableMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "trava.urls"
+ASGI_APPLICATION = "trava.asgi.application"
+WSGI_APPLICATION = None
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database --------------------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL")
+DB_POOL_MIN_SIZE = env_int("DB_POOL_MIN_SIZE", 1)
+DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 10)
+# Seconds a request waits for a pooled connection (or for PostgreSQL to come back) before
+# it fails with 503. Kept short so /readyz and REST answer fast while the database is down.
+DB_POOL_TIMEOUT = env_float("DB_POOL_TIMEOUT", 5.0)
+DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 3)
+
+if DATABASE_URL:
+    _db = dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)
+    if _db["ENGINE"] == "django.db.backends.postgresql":
+        _db["CONN_MAX_AGE"] = 0  # required by the pool; the pool keeps the connections
+        _db["OPTIONS"] = {
+            **_db.get("OPTIONS", {}),
+            "connect_timeout": DB_CONNECT_TIMEOUT,
+            "pool": {
+                "min_size": DB_POOL_MIN_SIZE,
+                "max_size": DB_POOL_MAX_SIZE,
+                "timeout": DB_POOL_TIMEOUT,
+            },
+        }
+else:
+    _db = {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL + IMMEDIATE transactions: concurrent writers (several daphne processes, the
+    # test suite beside a live server) wait for the lock instead of failing at once.
+    _db["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+DATABASES = {"default": _db}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: channel layer, registry, history, cache -----------------------------------
+REDIS_URL = env_str("REDIS_URL")
+# Every key this deployment writes to Redis starts with this prefix (tests use their own).
+REDIS_PREFIX = env_str("TRAVA_REDIS_PREFIX", "trava")
+# channels-redis: capacity is per Redis list, and every socket of a process shares one
+# list, so the default of 100 is the backlog of a whole node. Drops are counted.
+CHANNEL_LAYER_CAPACITY = env_int("CHANNEL_LAYER_CAPACITY", 5000)
+CHANNEL_LAYER_EXPIRY = env_int("CHANNEL_LAYER_EXPIRY", 30)
+CHANNEL_LAYER_GROUP_EXPIRY = env_int("CHANNEL_LAYER_GROUP_EXPIRY", 300)
+
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                # redis-py 8 defaults break the core layer (channels-notes.md): its
+                # socket_timeout equals the layer's 5 s blocking pop and its async pool
+                # caps at 100 connections. Both are set explicitly.
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        "socket_timeout": 30,
+                        "socket_connect_timeout": 5,
+                        "max_connections": 2000,
+                    }
+                ],
+                "prefix": f"{REDIS_PREFIX}:asgi",
+                "capacity": CHANNEL_LAYER_CAPACITY,
+                "expiry": CHANNEL_LAYER_EXPIRY,
+                "group_expiry": CHANNEL_LAYER_GROUP_EXPIRY,
+            },
+        }
+    }
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"{REDIS_PREFIX}:cache",
+            "OPTIONS": {"socket_timeout": 5, "socket_connect_timeout": 5},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": CHANNEL_LAYER_CAPACITY, "expiry": CHANNEL_LAYER_EXPIRY},
+        }
+    }
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Auth ------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_ACCESS_LIFETIME", 15 * 60)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_REFRESH_LIFETIME", 7 * 86400)),
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "UPDATE_LAST_LOGIN": False,
+    "SIGNING_KEY": SECRET_KEY,
+}
+
+# Throttles for the endpoints that brute force aims at, per client address. The cache
+# above holds the counters, so with REDIS_URL set they hold across every node.
+THROTTLE_RATES = {
+    "login": env_str("THROTTLE_LOGIN", "10/min"),
+    "register": env_str("THROTTLE_REGISTER", "5/min"),
+}
+
+# --- REST ------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["trava.api.renderers.CamelCaseJSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "trava.api.parsers.CamelCaseJSONParser",
+        "djangorestframework_camel_case.parser.CamelCaseMultiPartParser",
+        "djangorestframework_camel_case.parser.CamelCaseFormParser",
+    ],
+    "DEFAULT_PAGINATION_CLASS": "trava.api.pagination.PageNumberPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "trava.api.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "DEFAULT_VERSIONING_CLASS": None,
+}
+# Keys of these fields are data, not field names: the camelCase renderer leaves them alone.
+JSON_CAMEL_CASE = {"JSON_UNDERSCOREIZE": {"no_underscore_before_number": True}}
+REST_PAGE_SIZE_MAX = env_int("REST_PAGE_SIZE_MAX", 200)
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Trava API",
+    "DESCRIPTION": (
+        "REST API of Trava: trips, itinerary, expenses, photos, journals and chat. "
+        "Every change is also pushed live over the WebSocket at /ws (see /docs/protocol)."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.contrib.djangorestframework_camel_case.camelize_serializer_fields",
+        "drf_spectacular.hooks.postprocess_schema_enums",
+    ],
+    "CAMELIZE_NAMES": False,
+}
+
+# --- Real-time limits (protocol.md; every limit is a setting with its default) ---------
+WS_AUTH_TIMEOUT = env_float("WS_AUTH_TIMEOUT", 10.0)  # seconds to authenticate
+WS_MAX_MESSAGE_BYTES = env_int("WS_MAX_MESSAGE_BYTES", 64 * 1024)  # larger frames: 1009
+WS_MAX_ROOMS_PER_CONNECTION = env_int("WS_MAX_ROOMS_PER_CONNECTION", 50)
+WS_MAX_CONNECTIONS_PER_USER = env_int("WS_MAX_CONNECTIONS_PER_USER", 10)  # cluster-wide, 4029
+WS_MAX_CONNECTIONS = env_int("WS_MAX_CONNECTIONS", 20000)  # per node, 1013
+WS_RATE_LIMIT = env_float("WS_RATE_LIMIT", 10.0)  # messages per second per connection
+WS_RATE_BURST = env_int("WS_RATE_BURST", 30)
+# A connection that gets this many rate_limited answers within WS_FLOOD_WINDOW seconds is
+# closed 4008 (flooding).
+WS_FLOOD_STRIKES = env_int("WS_FLOOD_STRIKES", 20)
+WS_FLOOD_WINDOW = env_float("WS_FLOOD_WINDOW", 10.0)
+WS_IDLE_TIMEOUT = env_float("WS_IDLE_TIMEOUT", 75.0)  # silent longer than this: closed
+WS_PING_INTERVAL = env_int("WS_PING_INTERVAL", 20)  # daphne's protocol-level ping
+WS_PING_TIMEOUT = env_int("WS_PING_TIMEOUT", 30)
+# Cluster registry: heartbeat period and how long a dead node's entries survive.
+REGISTRY_HEARTBEAT = env_float("REGISTRY_HEARTBEAT", 10.0)
+REGISTRY_TTL = env_float("REGISTRY_TTL", 60.0)
+# Event history kept per room for resume (protocol.md section 4).
+HISTORY_MAX_EVENTS = env_int("HISTORY_MAX_EVENTS", 200)
+HISTORY_MAX_AGE = env_float("HISTORY_MAX_AGE", 600.0)
+# Trusted proxy header carrying the client address (e.g. X-Real-IP); empty: none.
+PROXY_HEADER = env_str("PROXY_HEADER")
+
+# --- Files -----------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+# Serve straight from the apps' static folders in `make run`, no collectstatic needed.
+WHITENOISE_USE_FINDERS = env_bool("WHITENOISE_USE_FINDERS", True)
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
+
+# --- I18N ------------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Security behind a proxy ----------------------------------------------------------
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PROXY_HEADER else None
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+
+# --- Logging ---------------------------------------------------------------------------
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,27 @@
+"""Settings for the test suite: the environment's services, but data of its own.
+
+The suite owns its data: pytest-django creates (and drops) its own database, and every
+Redis key it writes carries a prefix of its own, shared with the daphne processes it
+starts (they inherit the environment), and deleted at the end of the run.
+"""
+
+import os
+import uuid
+from pathlib import Path
+
+os.environ.setdefault("DEBUG", "1")
+os.environ.setdefault("SECRET_KEY", "trava-test-suite-secret-key-not-for-production-0123456789")
+os.environ.setdefault("TRAVA_REDIS_PREFIX", f"trava-test-{uuid.uuid4().hex[:10]}")
+os.environ.setdefault("THROTTLE_LOGIN", "10000/min")
+os.environ.setdefault("THROTTLE_REGISTER", "10000/min")
+os.environ.setdefault("MEDIA_ROOT", str(Path(__file__).resolve().parent.parent / ".pytest-media"))
+
+from trava.settings import *  # noqa: F403
+from trava.settings import BASE_DIR, DATABASES
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not :memory:, so the daphne processes the tests start see the same data.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".pytest-db-{os.getpid()}.sqlite3")}
+
+# Fast hashing: the suite creates hundreds of users.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
