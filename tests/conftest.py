@@ -135,3 +135,18 @@ def daphne_factory(test_database_url: str) -> Iterator[Callable[..., DaphneNode]
 def http(daphne_server: DaphneNode) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=daphne_server.http_url, timeout=15) as client:
         yield client
+
+
+@pytest.fixture
+def browser(monkeypatch):  # type: ignore[no-untyped-def]
+    """A headless chromium for one test (see tests/browser.py).
+
+    Playwright's sync API keeps an asyncio loop on the main thread while it runs, which
+    trips Django's async-safety check for the test's own (synchronous) ORM calls; no
+    Django code runs inside that loop, so the check is lifted for the browser's lifetime.
+    """
+    from tests.browser import chromium
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with chromium() as instance:
+        yield instance

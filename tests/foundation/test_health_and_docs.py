@@ -71,3 +71,25 @@ def test_debug_off_without_secret_key_exits_with_one_clear_line() -> None:
     assert result.returncode != 0
     lines = result.stderr.strip().splitlines()
     assert lines == ["trava: SECRET_KEY must be set when DEBUG is off (export SECRET_KEY=...)"]
+
+
+@pytest.mark.browser
+def test_swagger_ui_renders_in_a_real_browser_with_no_network(browser, daphne_server) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    outside: list[str] = []
+
+    def only_local(route) -> None:  # type: ignore[no-untyped-def]
+        if route.request.url.startswith(daphne_server.http_url):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_local)
+    page.goto(f"{daphne_server.http_url}/api/docs/")
+    page.wait_for_selector(".opblock-summary-path", timeout=20_000)
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert any("/api/auth/register/" in path for path in paths)
+    assert outside == []
+    context.close()
