@@ -350,3 +350,7 @@ LOGGING = {
 # token set, requests from these networks only.
 METRICS_TOKEN = env_str("METRICS_TOKEN")
 METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
+
+# --- Trips and social -------------------------------------------------------------------
+# `status` is also a choice field in journals: name the RSVP enum in the schema.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["RsvpStatusEnum"] = "social.models.RsvpStatus"
