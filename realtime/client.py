@@ -1,0 +1,718 @@
+"""An asyncio client for Trava's real-time protocol (the shared protocol.md), with the same
+reconnect and resume behaviour as the browser client (static/realtime/trava-realtime.js).
+
+Used by the end-to-end tests, the benchmarks and `manage.py ws_tail`, so it depends on
+nothing but `websockets` and imports no Django::
+
+    async with TravaClient("ws://127.0.0.1:8000/ws", token=lambda: token) as client:
+        events = client.events(room_id="trip_1")  # subscribe before joining: nothing is missed
+        await client.join("trip_1")
+        ack = await client.send_message("trip_1", "hello")
+        async for event in events:
+            print(event["type"], event.get("eventId"))
+
+What it does for you: authenticates by the first message (asking the token provider again
+after a 4001), reconnects with full-jitter exponential backoff and the close-code policy of
+`close_policy`, re-joins every room with `since`/`epoch`, drops events it has already
+delivered, reports a `resync` when the server could not replay, queues `send_message` while
+offline (the server dedupes by `clientMessageId`), and pings to detect dead connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import itertools
+import json
+import logging
+import random
+import time
+import uuid
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any, Literal
+
+import websockets
+from websockets.asyncio.client import ClientConnection, connect
+
+logger = logging.getLogger("trava.realtime.client")
+
+TokenProvider = Callable[[], str | Awaitable[str | None] | None]
+State = Literal["connecting", "authenticating", "open", "reconnecting", "stopped"]
+Event = dict[str, Any]
+
+
+class CloseCode(IntEnum):
+    """The close codes the client acts on (protocol section 7)."""
+
+    MESSAGE_TOO_LARGE = 1009
+    SERVICE_RESTART = 1012
+    TRY_AGAIN_LATER = 1013
+    AUTH_FAILED = 4001
+    KICKED = 4003
+    FLOOD = 4008
+    TOO_MANY_CONNECTIONS = 4029
+
+
+ABNORMAL = 1006  # the connection dropped, never opened, or the heartbeat found it dead
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Delays in seconds. The defaults are the protocol's; tests shrink them."""
+
+    base_delay: float = 0.5
+    max_delay: float = 20.0
+    throttle_delay: float = 5.0  # 4029/1013: at least this, plus the normal backoff
+    quick_delay: float = 1.0  # 1012: random(0, quick_delay)
+    ping_interval: float = 25.0
+    pong_timeout: float = 10.0
+    refresh_margin: float = 60.0  # re-authenticate this long before the token expires
+    open_timeout: float = 10.0
+
+
+@dataclass(frozen=True)
+class ClosePolicy:
+    action: Literal["reconnect", "stop"]
+    delay: float
+    refresh_token: bool = False
+    report: str | None = None  # an error code to report to the app
+
+
+def backoff_delay(
+    attempt: int, timing: Timing = Timing(), rand: Callable[[], float] = random.random
+) -> float:
+    """Full jitter: random(0, min(max_delay, base_delay * 2**attempt))."""
+    return rand() * min(timing.max_delay, timing.base_delay * 2**attempt)
+
+
+def close_policy(
+    code: int | None, attempt: int, timing: Timing = Timing(), rand: Callable[[], float] = random.random
+) -> ClosePolicy:
+    """What to do after the connection closed with `code` (None: it never opened)."""
+    code = ABNORMAL if code is None else code
+    if code == CloseCode.KICKED:
+        return ClosePolicy("stop", 0.0, report="kicked")
+    if code == CloseCode.AUTH_FAILED:
+        return ClosePolicy("reconnect", backoff_delay(attempt, timing, rand), refresh_token=True)
+    if code in (CloseCode.TOO_MANY_CONNECTIONS, CloseCode.TRY_AGAIN_LATER):
+        return ClosePolicy("reconnect", timing.throttle_delay + backoff_delay(attempt, timing, rand))
+    if code == CloseCode.SERVICE_RESTART:
+        return ClosePolicy("reconnect", rand() * timing.quick_delay)
+    if code == CloseCode.MESSAGE_TOO_LARGE:
+        return ClosePolicy("reconnect", backoff_delay(attempt, timing, rand), report="message_too_large")
+    if code == CloseCode.FLOOD:
+        return ClosePolicy("reconnect", backoff_delay(attempt, timing, rand), report="flooded")
+    return ClosePolicy("reconnect", backoff_delay(attempt, timing, rand))
+
+
+class TravaError(Exception):
+    """An error the server answered (`code` is the protocol's error code)."""
+
+    def __init__(self, code: str, message: str = "", payload: dict[str, Any] | None = None) -> None:
+        super().__init__(f"{code}: {message}" if message else code)
+        self.code = code
+        self.payload = payload or {}
+
+
+class ClientStopped(TravaError):
+    """The client stopped (closed by the app, kicked with 4003, or no token)."""
+
+
+@dataclass
+class Room:
+    """A room the client keeps joined across reconnects."""
+
+    room_id: str
+    epoch: str | None = None
+    last_event_id: int | None = None  # the last eventId delivered: what a re-join resumes from
+    members: dict[Any, dict[str, Any]] = field(default_factory=dict)
+    joined: bool = False  # joined on the current connection
+    was_joined: bool = False  # joined before: the next join is a re-join, with since/epoch
+    recovered: bool | None = None  # the last room_joined's answer
+    resyncs: int = 0
+    _waiters: list[asyncio.Future[Room]] = field(default_factory=list, repr=False)
+
+    def _settle(self, error: BaseException | None = None) -> None:
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_exception(error) if error else waiter.set_result(self)
+        self._waiters.clear()
+
+
+@dataclass
+class Disconnect:
+    code: int
+    reason: str
+    delay: float | None  # None: the client stopped
+
+
+@dataclass
+class _Cursor:
+    epoch: str | None = None
+    last_event_id: int | None = None
+
+
+@dataclass
+class _Outgoing:
+    room_id: str
+    text: str
+    client_message_id: str
+    future: asyncio.Future[dict[str, Any]]
+    sent_on: int = -1  # the connection it was last sent on
+
+
+_END = object()
+
+
+class Subscription:
+    """Events of the client, in arrival order: `async for event in subscription` or
+    `await subscription.get(timeout)`. Subscribed from creation; ends when the client stops."""
+
+    def __init__(self, client: TravaClient, room_id: str | None, types: Iterable[str] | None) -> None:
+        self._client = client
+        self.room_id = room_id
+        self.types = set(types) if types is not None else None
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+
+    def _matches(self, event: Event) -> bool:
+        if self.types is not None and event.get("type") not in self.types:
+            return False
+        if self.room_id is None:
+            return event.get("type") != "pong"
+        return (event.get("roomId") or (event.get("payload") or {}).get("roomId")) == self.room_id
+
+    def _put(self, item: Any) -> None:
+        self._queue.put_nowait(item)
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> Event:
+        item = await self._queue.get()
+        if item is _END:
+            self._queue.put_nowait(_END)  # stay ended for every later read
+            raise StopAsyncIteration
+        return item
+
+    async def get(self, timeout: float | None = None) -> Event:
+        """The next event; TimeoutError after `timeout`, ClientStopped once the client stopped."""
+        try:
+            return await asyncio.wait_for(self.__anext__(), timeout)
+        except StopAsyncIteration:
+            raise ClientStopped("stopped", "the client stopped") from None
+
+    def close(self) -> None:
+        self._client._subscriptions.discard(self)
+        self._put(_END)
+
+
+class TravaClient:
+    """A reconnecting, resuming client. Start it with `await client.start()` or `async with`.
+
+    `token` returns a fresh access token, sync or async; it is called before every
+    connection (after a 4001 it must not return the refused token again). Returning None
+    stops the client. `on_resync(room)` is called (and a local `resync` event published)
+    when a re-joined room's missed events could not be replayed: re-read its state.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: TokenProvider,
+        *,
+        timing: Timing = Timing(),
+        rand: Callable[[], float] = random.random,
+        on_resync: Callable[[Room], Any] | None = None,
+        on_state: Callable[[State], Any] | None = None,
+        connect_kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        self.url = url
+        self.timing = timing
+        self.state: State = "stopped"
+        self.session: dict[str, Any] | None = None  # the `authenticated` payload
+        self.rooms: dict[str, Room] = {}
+        self.disconnects: deque[Disconnect] = deque(maxlen=200)
+        self.connections = 0  # sockets opened so far
+        self._token = token
+        self._rand = rand
+        self._on_resync = on_resync
+        self._on_state = on_state
+        self._connect_kwargs = {"max_size": 2**22, **(connect_kwargs or {})}
+        self._ws: ClientConnection | None = None
+        self._gen = 0
+        self._attempt = 0
+        self._ids = itertools.count(1)
+        self._requests: dict[str, tuple[str, Any]] = {}  # id -> ("join", Room) | ("send", cmid)
+        self._outbox: dict[str, _Outgoing] = {}
+        self._cursors: dict[str, _Cursor] = {}  # rooms not joined explicitly (the personal room)
+        self._subscriptions: set[Subscription] = set()
+        self._state_waiters: list[asyncio.Future[None]] = []
+        self._stopping = False
+        self._dead = False  # the heartbeat gave up on the current connection
+        self._wake = asyncio.Event()
+        self._heard = asyncio.Event()
+        self._runner: asyncio.Task[None] | None = None
+        self._side_tasks: set[asyncio.Task[None]] = set()
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def start(self) -> TravaClient:
+        if self._runner is None or self._runner.done():
+            self._stopping = False
+            self._set_state("connecting")
+            self._runner = asyncio.create_task(self._run(), name="trava-client")
+        return self
+
+    async def __aenter__(self) -> TravaClient:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop for good: close the socket; pending sends, joins and waits fail with ClientStopped."""
+        self._stopping = True
+        self._wake.set()
+        if self._ws is not None:
+            with contextlib.suppress(Exception):
+                await self._ws.close()
+        if self._runner is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._runner
+        self._finish(ClientStopped("closed", "the client was closed"))
+
+    async def wait_until_open(self, timeout: float | None = None) -> None:
+        """Until authenticated (rooms are being re-joined). ClientStopped if it stops first."""
+        if self.state == "open":
+            return
+        if self.state == "stopped":
+            raise ClientStopped("stopped", "the client is stopped")
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._state_waiters.append(waiter)
+        await asyncio.wait_for(waiter, timeout)
+
+    def events(self, room_id: str | None = None, types: Iterable[str] | None = None) -> Subscription:
+        """Subscribe to events (all but `pong`, or one room's, or some types), from now on.
+
+        Items are the server's messages as received (room events after dedupe), plus local
+        ones marked `"local": True`: `resync` (payload: the room_joined payload), `kicked`,
+        and `error`s reporting closes 1009/4008."""
+        subscription = Subscription(self, room_id, types)
+        self._subscriptions.add(subscription)
+        return subscription
+
+    # --- rooms and messages ------------------------------------------------------------
+
+    async def join(
+        self,
+        room_id: str,
+        *,
+        since: int | None = None,
+        epoch: str | None = None,
+        timeout: float | None = None,
+    ) -> Room:
+        """Join (or wait for the pending join of) a room; it stays joined across reconnects.
+        `since`/`epoch` resume from a known point as if re-joining. Raises TravaError when the
+        server refuses (`room_access_denied`, `invalid_room`, ...)."""
+        room = self.rooms.get(room_id)
+        if room is None:
+            room = self.rooms[room_id] = Room(room_id)
+            if since is not None:
+                room.last_event_id, room.epoch, room.was_joined = since, epoch, True
+        if room.joined:
+            return room
+        waiter: asyncio.Future[Room] = asyncio.get_running_loop().create_future()
+        room._waiters.append(waiter)
+        if self.state == "open" and not any(
+            r is room for kind, r in self._requests.values() if kind == "join"
+        ):
+            await self._send_join(room)
+        return await asyncio.wait_for(waiter, timeout)
+
+    async def leave(self, room_id: str) -> None:
+        room = self.rooms.pop(room_id, None)
+        if room is None:
+            return
+        if room.joined:
+            await self.send("leave_room", {"roomId": room_id})
+        room.joined = False
+        error = TravaError("not_in_room", f"left {room_id}")
+        room._settle(error)
+        for cmid, outgoing in list(self._outbox.items()):
+            if outgoing.room_id == room_id:
+                del self._outbox[cmid]
+                if not outgoing.future.done():
+                    outgoing.future.set_exception(error)
+
+    async def send_message(
+        self, room_id: str, text: str, *, client_message_id: str | None = None, timeout: float | None = None
+    ) -> dict[str, Any]:
+        """Send a chat message and wait for the server's ack (the message's payload).
+        Queued while offline and resent after a reconnect with the same clientMessageId."""
+        room = self.rooms.get(room_id)
+        if room is None:
+            raise TravaError("not_in_room", f"join {room_id} first")
+        cmid = client_message_id or str(uuid.uuid4())
+        outgoing = _Outgoing(room_id, text, cmid, asyncio.get_running_loop().create_future())
+        self._outbox[cmid] = outgoing
+        if room.joined:
+            await self._transmit(outgoing)
+        try:
+            return await asyncio.wait_for(asyncio.shield(outgoing.future), timeout)
+        finally:
+            if self._outbox.get(cmid) is outgoing and not outgoing.future.done():
+                del self._outbox[cmid]  # the caller gave up (timeout or cancel)
+
+    async def send(self, type_: str, payload: dict[str, Any] | None = None, id_: str | None = None) -> bool:
+        """Send one message now; False when not connected (nothing is queued)."""
+        ws = self._ws
+        if ws is None:
+            return False
+        message: dict[str, Any] = {"type": type_, "payload": payload or {}, "timestamp": _now_ms()}
+        if id_ is not None:
+            message["id"] = id_
+        try:
+            await ws.send(json.dumps(message, separators=(",", ":")))
+        except websockets.ConnectionClosed:
+            return False
+        return True
+
+    # --- the connection loop -----------------------------------------------------------
+
+    def _set_state(self, state: State) -> None:
+        if state == self.state:
+            return
+        self.state = state
+        if state in ("open", "stopped"):
+            for waiter in self._state_waiters:
+                if not waiter.done():
+                    if state == "open":
+                        waiter.set_result(None)
+                    else:
+                        waiter.set_exception(ClientStopped("stopped", "the client stopped"))
+            self._state_waiters.clear()
+        if self._on_state is not None:
+            try:
+                self._on_state(state)
+            except Exception:
+                logger.exception("on_state callback failed")
+
+    async def _run(self) -> None:
+        refresh = False
+        try:
+            while not self._stopping:
+                self._set_state("connecting")
+                code, reason = ABNORMAL, ""
+                try:
+                    token = await self._get_token()
+                except Exception as exc:  # the provider failed: retry like a dropped connection
+                    logger.warning("token provider failed: %s", exc)
+                    self._publish_local("error", {"code": "token_unavailable", "message": str(exc)})
+                else:
+                    if token is None:
+                        self._publish_local("kicked", {"code": "no_token"})
+                        return
+                    refresh = False
+                    try:
+                        code, reason = await self._session(token)
+                    except Exception:  # a bug in handling one message must not end the client
+                        logger.exception("connection handler failed; reconnecting")
+                        code, reason = ABNORMAL, "client error"
+                if self._stopping:
+                    return
+                policy = close_policy(code, self._attempt, self.timing, self._rand)
+                if policy.action == "stop":
+                    self.disconnects.append(Disconnect(code, reason, None))
+                    self._publish_local(
+                        "kicked", {"code": policy.report, "closeCode": code, "reason": reason}
+                    )
+                    return
+                if policy.report:
+                    self._publish_local(
+                        "error", {"code": policy.report, "message": reason, "closeCode": code}
+                    )
+                self.disconnects.append(Disconnect(code, reason, policy.delay))
+                logger.info("disconnected (%s %s); reconnecting in %.2fs", code, reason, policy.delay)
+                self._attempt += 1
+                refresh = refresh or policy.refresh_token
+                self._set_state("reconnecting")
+                await self._pause(policy.delay)
+        finally:
+            self._finish(ClientStopped("stopped", "the client stopped"))
+
+    async def _get_token(self) -> str | None:
+        token = self._token()
+        if inspect.isawaitable(token):
+            token = await token
+        return token
+
+    async def _pause(self, delay: float) -> None:
+        self._wake.clear()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), delay)
+
+    async def _session(self, token: str) -> tuple[int, str]:
+        """One connection, from open to close: (close code, reason)."""
+        try:
+            ws = await connect(
+                self.url, open_timeout=self.timing.open_timeout, ping_interval=None, **self._connect_kwargs
+            )
+        except (OSError, TimeoutError, websockets.InvalidHandshake) as exc:
+            return ABNORMAL, f"connect failed: {exc}"
+        self._ws = ws
+        self._gen += 1
+        self.connections += 1
+        self._set_state("authenticating")
+        self._dead = False
+        tasks = [asyncio.create_task(self._heartbeat(ws))]
+        try:
+            await self.send("authenticate", {"token": token})
+            with contextlib.suppress(websockets.ConnectionClosed):
+                async for raw in ws:
+                    await self._on_message(raw)
+        finally:
+            self._ws = None
+            for task in (*tasks, *self._side_tasks):
+                task.cancel()
+            self._requests.clear()
+            for room in self.rooms.values():
+                room.joined = False
+            with contextlib.suppress(Exception):
+                await ws.close()
+        if self._dead:
+            return ABNORMAL, "heartbeat timeout"
+        received = ws.protocol.close_rcvd
+        return (received.code, received.reason) if received else (ABNORMAL, "connection lost")
+
+    async def _heartbeat(self, ws: ClientConnection) -> None:
+        """Ping every ping_interval; no frame at all within pong_timeout: the connection is dead.
+        Any frame counts, not just the pong: a busy room's events may queue ahead of it."""
+        while True:
+            await asyncio.sleep(self.timing.ping_interval)
+            self._heard.clear()
+            if not await self.send("ping", {"t": _now_ms()}):
+                return
+            try:
+                await asyncio.wait_for(self._heard.wait(), self.timing.pong_timeout)
+            except TimeoutError:
+                logger.info(
+                    "no answer to ping within %.1fs: dropping the connection", self.timing.pong_timeout
+                )
+                self._dead = True
+                ws.transport.abort()
+                return
+
+    def _finish(self, error: ClientStopped) -> None:
+        """Stopped: fail whatever still waits, end every subscription."""
+        self._stopping = True
+        self._set_state("stopped")
+        self.session = None
+        for outgoing in self._outbox.values():
+            if not outgoing.future.done():
+                outgoing.future.set_exception(error)
+        self._outbox.clear()
+        for room in self.rooms.values():
+            room._settle(error)
+        for subscription in list(self._subscriptions):
+            subscription.close()
+
+    # --- incoming ----------------------------------------------------------------------
+
+    async def _on_message(self, raw: str | bytes) -> None:
+        self._heard.set()
+        try:
+            message = json.loads(raw)
+        except ValueError:
+            return
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            return
+        payload = message.get("payload")
+        if not isinstance(payload, dict):
+            payload = message["payload"] = {}
+        kind = message["type"]
+        self._match_ack(message, payload)  # before dedupe: an ack counts even for a replayed event
+        if kind == "authenticated":
+            await self._on_authenticated(payload, message)
+        elif kind == "room_joined":
+            self._publish(message)
+            await self._on_room_joined(payload)
+            return
+        elif kind == "error":
+            self._on_error(payload, message)
+        elif not self._on_event(message, payload):
+            return  # a duplicate
+        self._publish(message)
+
+    def _match_ack(self, message: Event, payload: dict[str, Any]) -> None:
+        """A chat ack: the message_sent carrying our clientMessageId, or a direct reply."""
+        kind = message["type"]
+        if kind == "message_sent" and payload.get("clientMessageId"):
+            self._ack(payload["clientMessageId"], payload)
+        if message.get("replyTo") is not None and kind != "error":
+            request = self._requests.get(message["replyTo"])
+            if request and request[0] == "send":
+                del self._requests[message["replyTo"]]
+                self._ack(request[1], payload.get("message", payload))
+
+    async def _on_authenticated(self, payload: dict[str, Any], message: Event) -> None:
+        self.session = payload
+        self._schedule_reauth(payload, message)
+        if self.state != "authenticating":
+            return  # a token refresh on a live session
+        self._attempt = 0
+        self._set_state("open")
+        for room in list(self.rooms.values()):
+            await self._send_join(room)
+
+    def _schedule_reauth(self, payload: dict[str, Any], message: Event) -> None:
+        expires_at = payload.get("expiresAt")
+        if not isinstance(expires_at, int | float):
+            return
+        # The lifetime on the server's own clock: a skewed local clock does not matter.
+        lifetime = (expires_at - message.get("timestamp", _now_ms())) / 1000
+        delay = max(0.0, lifetime - min(self.timing.refresh_margin, lifetime / 10))
+        gen = self._gen
+
+        async def reauthenticate() -> None:
+            await asyncio.sleep(delay)
+            try:
+                token = await self._get_token()
+            except Exception as exc:  # the server closes 4001 at expiry; reconnecting asks again
+                logger.warning("token refresh failed: %s", exc)
+                return
+            if token and gen == self._gen:
+                await self.send("authenticate", {"token": token})
+
+        for task in self._side_tasks:
+            task.cancel()
+        task = asyncio.create_task(reauthenticate())
+        self._side_tasks = {task}
+
+    async def _send_join(self, room: Room) -> None:
+        id_ = f"join-{next(self._ids)}"
+        self._requests[id_] = ("join", room)
+        payload: dict[str, Any] = {"roomId": room.room_id}
+        if room.was_joined and room.last_event_id is not None:
+            payload["since"] = room.last_event_id
+            if room.epoch is not None:
+                payload["epoch"] = room.epoch
+        await self.send("join_room", payload, id_)
+
+    async def _on_room_joined(self, payload: dict[str, Any]) -> None:
+        room = self.rooms.get(payload.get("roomId", ""))
+        if room is None:
+            return
+        for id_, (kind, target) in list(self._requests.items()):
+            if kind == "join" and target is room:
+                del self._requests[id_]
+        rejoin = room.was_joined
+        # Replayed events (delivered before this message) brought the room up to
+        # lastEventId; when they could not, live events continue from there anyway.
+        room.epoch = payload.get("epoch", room.epoch)
+        if payload.get("lastEventId") is not None:
+            room.last_event_id = payload["lastEventId"]
+        room.recovered = payload.get("recovered")
+        room.joined = room.was_joined = True
+        room.members = {_member_id(m): _member(m) for m in payload.get("members") or []}
+        room._settle()
+        if rejoin and payload.get("recovered") is not True:
+            room.resyncs += 1
+            self._publish_local("resync", payload, room_id=room.room_id)
+            if self._on_resync is not None:
+                try:
+                    result = self._on_resync(room)
+                    if inspect.isawaitable(result):
+                        await result
+                except Exception:
+                    logger.exception("on_resync callback failed")
+        for outgoing in list(self._outbox.values()):
+            if outgoing.room_id == room.room_id:
+                await self._transmit(outgoing)
+
+    def _on_event(self, message: Event, payload: dict[str, Any]) -> bool:
+        """Dedupe by eventId and track presence. False for a duplicate."""
+        room_id = message.get("roomId") or payload.get("roomId")
+        room = self.rooms.get(room_id) if room_id else None
+        event_id = message.get("eventId")
+        if room_id and isinstance(event_id, int):
+            cursor: Room | _Cursor = (
+                room if room is not None else self._cursors.setdefault(room_id, _Cursor())
+            )
+            epoch = message.get("epoch")
+            if epoch is not None and cursor.epoch is not None and epoch != cursor.epoch:
+                cursor.epoch, cursor.last_event_id = epoch, None
+            if cursor.last_event_id is not None and event_id <= cursor.last_event_id:
+                return False
+            cursor.last_event_id = event_id
+        if room is not None and message["type"] in ("user_joined", "user_left"):
+            user = _member(payload.get("user") or payload)
+            if message["type"] == "user_joined":
+                room.members[user["userId"]] = user
+            else:
+                room.members.pop(user["userId"], None)
+        return True
+
+    def _on_error(self, payload: dict[str, Any], message: Event) -> None:
+        reply_to = payload.get("replyTo", message.get("replyTo"))
+        request = self._requests.pop(reply_to, None) if reply_to is not None else None
+        if request is None:
+            return
+        error = TravaError(payload.get("code", "error"), payload.get("message", ""), payload)
+        kind, target = request
+        if kind == "send":
+            outgoing = self._outbox.pop(target, None)
+            if outgoing is not None and not outgoing.future.done():
+                outgoing.future.set_exception(error)
+        elif kind == "join":
+            # Refused (access denied, invalid id): drop the room so it is not retried forever.
+            self.rooms.pop(target.room_id, None)
+            target._settle(error)
+
+    # --- chat --------------------------------------------------------------------------
+
+    async def _transmit(self, outgoing: _Outgoing) -> None:
+        if outgoing.sent_on == self._gen:
+            return
+        id_ = f"msg-{next(self._ids)}"
+        payload = {
+            "roomId": outgoing.room_id,
+            "text": outgoing.text,
+            "clientMessageId": outgoing.client_message_id,
+        }
+        self._requests[id_] = ("send", outgoing.client_message_id)
+        if await self.send("send_message", payload, id_):
+            outgoing.sent_on = self._gen
+
+    def _ack(self, client_message_id: str, payload: dict[str, Any]) -> None:
+        outgoing = self._outbox.pop(client_message_id, None)
+        if outgoing is not None and not outgoing.future.done():
+            outgoing.future.set_result(payload)
+
+    # --- publishing --------------------------------------------------------------------
+
+    def _publish(self, event: Event) -> None:
+        for subscription in list(self._subscriptions):
+            if subscription._matches(event):
+                subscription._put(event)
+
+    def _publish_local(self, type_: str, payload: dict[str, Any], room_id: str | None = None) -> None:
+        event: Event = {"type": type_, "payload": payload, "timestamp": _now_ms(), "local": True}
+        if room_id is not None:
+            event["roomId"] = room_id
+        self._publish(event)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _member_id(member: dict[str, Any]) -> Any:
+    return member.get("userId", member.get("id"))
+
+
+def _member(member: dict[str, Any]) -> dict[str, Any]:
+    return {**member, "userId": _member_id(member)}

@@ -1,0 +1,493 @@
+// Unit tests of the browser client (realtime/static/realtime/trava-realtime.js) under
+// Node's built-in test runner: a fake WebSocket driven from the server's side, a manual
+// clock, and Math.random injected, so every delay is exact.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+
+import {
+  backoffDelay,
+  closePolicy,
+  createClient,
+  DEFAULTS,
+} from "../../realtime/static/realtime/trava-realtime.js";
+import { FakeClock, FakeTarget, flush, socketClass } from "./fakes.mjs";
+
+function setup(options = {}) {
+  const clock = new FakeClock();
+  const WebSocket = socketClass();
+  const win = new FakeTarget();
+  const doc = new FakeTarget();
+  const tokenCalls = [];
+  let uuid = 0;
+  const client = createClient({
+    url: "ws://test/ws",
+    getToken: async (info) => {
+      tokenCalls.push(info);
+      return `token-${tokenCalls.length}`;
+    },
+    WebSocket,
+    setTimeout: clock.setTimeout,
+    clearTimeout: clock.clearTimeout,
+    now: clock.now,
+    random: () => 0.5,
+    randomUUID: () => `cmid-${++uuid}`,
+    window: win,
+    document: doc,
+    ...options,
+  });
+  const states = [];
+  const events = [];
+  client.on("state", (state) => states.push(state));
+  for (const type of ["error", "kicked", "fatal", "resync", "disconnected"]) {
+    client.on(type, (data) => events.push([type, data]));
+  }
+  return { clock, WebSocket, win, doc, client, tokenCalls, states, events, socket: () => WebSocket.created.at(-1) };
+}
+
+/** Open the latest socket and answer its authenticate. */
+async function authenticate(t, authenticated = {}) {
+  await flush();
+  const ws = t.socket();
+  ws.open();
+  ws.receive({ type: "authenticated", payload: { clientId: "c1", user: { id: 1, username: "alice" }, ...authenticated } });
+  return ws;
+}
+
+/** Drop the current connection with `code` and let the retry timer fire. */
+async function dropAndRetry(t, code = 1006) {
+  t.socket().serverClose(code);
+  const [delay] = t.clock.pending();
+  await t.clock.tick(delay);
+  return delay;
+}
+
+const joined = (roomId, extra = {}) => ({
+  type: "room_joined",
+  payload: { roomId, roomType: "trip", members: [], lastEventId: 0, epoch: "e1", ...extra },
+});
+const chat = (roomId, eventId, text, extra = {}) => ({
+  type: "message_sent",
+  roomId,
+  eventId,
+  payload: { roomId, text, ...extra },
+});
+
+describe("backoff and close-code policy (pure)", () => {
+  test("full jitter doubles from 500 ms up to the 20 s cap", () => {
+    const top = Array.from({ length: 9 }, (_, attempt) => backoffDelay(attempt, DEFAULTS, () => 1));
+    assert.deepEqual(top, [500, 1000, 2000, 4000, 8000, 16000, 20000, 20000, 20000]);
+    assert.equal(backoffDelay(3, DEFAULTS, () => 0.25), 1000);
+    assert.equal(backoffDelay(3, DEFAULTS, () => 0), 0);
+  });
+
+  test("each close code maps to its action", () => {
+    const policy = (code, attempt = 0) => closePolicy(code, attempt, DEFAULTS, () => 0.5);
+    assert.deepEqual(policy(4003), { action: "stop", delay: 0, refreshToken: false, report: "kicked" });
+    assert.deepEqual(policy(4001), { action: "reconnect", delay: 250, refreshToken: true, report: null });
+    assert.equal(policy(4029).delay, 5250);
+    assert.equal(policy(1013, 2).delay, 6000);
+    assert.equal(policy(1012, 6).delay, 500, "1012 reconnects soon whatever the attempt");
+    assert.equal(policy(1009).report, "message_too_large");
+    assert.equal(policy(4008).report, "flooded");
+    assert.deepEqual(policy(1006, 1), { action: "reconnect", delay: 500, refreshToken: false, report: null });
+  });
+});
+
+describe("connecting", () => {
+  test("authenticates by the first message, then is open", async () => {
+    const t = setup();
+    const ws = await authenticate(t);
+    assert.equal(ws.url, "ws://test/ws");
+    assert.deepEqual(ws.sent[0].type, "authenticate");
+    assert.deepEqual(ws.sent[0].payload, { token: "token-1" });
+    assert.deepEqual(t.tokenCalls, [{ refresh: false }]);
+    assert.deepEqual(t.states, ["authenticating", "open"]); // "connecting" fired inside createClient
+    assert.equal(t.client.state, "open");
+    assert.equal(t.client.session.user.username, "alice");
+  });
+
+  test("failed attempts back off 500, 1000, 2000 ... capped at 20 s, reset after success", async () => {
+    const t = setup({ random: () => 0.999999 });
+    const delays = [];
+    await flush();
+    for (let i = 0; i < 8; i++) delays.push(Math.round(await dropAndRetry(t)));
+    assert.deepEqual(delays, [500, 1000, 2000, 4000, 8000, 16000, 20000, 20000]);
+    assert.equal(t.WebSocket.created.length, 9);
+    await authenticate(t);
+    assert.equal(Math.round(await dropAndRetry(t)), 500, "a successful authenticate resets the backoff");
+  });
+
+  test("base and cap are settable, and the jitter is random(0, ceiling)", async () => {
+    const t = setup({ baseDelay: 100, maxDelay: 300, random: () => 0.5 });
+    await flush();
+    const delays = [];
+    for (let i = 0; i < 4; i++) delays.push(await dropAndRetry(t));
+    assert.deepEqual(delays, [50, 100, 150, 150]);
+  });
+
+  test("no socket is opened before the retry delay has passed", async () => {
+    const t = setup();
+    await authenticate(t);
+    t.socket().serverClose(1006);
+    assert.equal(t.client.state, "reconnecting");
+    await t.clock.tick(249);
+    assert.equal(t.WebSocket.created.length, 1);
+    await t.clock.tick(1);
+    assert.equal(t.WebSocket.created.length, 2);
+    assert.equal(t.client.state, "connecting");
+  });
+});
+
+describe("close codes", () => {
+  test("4001 asks getToken for a fresh token, then reconnects with it", async () => {
+    const t = setup();
+    await authenticate(t);
+    await dropAndRetry(t, 4001);
+    await flush();
+    assert.deepEqual(t.tokenCalls, [{ refresh: false }, { refresh: true }]);
+    t.socket().open();
+    assert.deepEqual(t.socket().sent[0].payload, { token: "token-2" });
+  });
+
+  test("4003 stops for good and reports kicked/fatal", async () => {
+    const t = setup();
+    const ws = await authenticate(t);
+    const room = t.client.join("trip_1");
+    ws.receive(joined("trip_1"));
+    const sending = room.sendMessage("hello");
+    ws.serverClose(4003, "kicked by staff");
+    await assert.rejects(sending);
+    assert.equal(t.client.state, "stopped");
+    assert.deepEqual(
+      t.events.filter(([type]) => type === "kicked" || type === "fatal").map(([type, d]) => [type, d.closeCode]),
+      [["kicked", 4003], ["fatal", 4003]],
+    );
+    assert.deepEqual(t.clock.pending(), []);
+    await t.clock.tick(60_000);
+    t.win.dispatch("online");
+    await flush();
+    assert.equal(t.WebSocket.created.length, 1, "never reconnects");
+  });
+
+  for (const code of [4029, 1013]) {
+    test(`${code} backs off longer: at least 5 s`, async () => {
+      const t = setup();
+      await authenticate(t);
+      t.socket().serverClose(code);
+      assert.deepEqual(t.clock.pending(), [5250]);
+      await t.clock.tick(5000);
+      assert.equal(t.WebSocket.created.length, 1);
+    });
+  }
+
+  test("1012 reconnects soon, even deep into a backoff", async () => {
+    const t = setup({ random: () => 0.9 });
+    await flush();
+    for (let i = 0; i < 6; i++) await dropAndRetry(t); // ceiling now 20 s
+    t.socket().serverClose(1012);
+    assert.deepEqual(t.clock.pending(), [900]);
+  });
+
+  for (const [code, report] of [
+    [1009, "message_too_large"],
+    [4008, "flooded"],
+  ]) {
+    test(`${code} reports ${report} and backs off`, async () => {
+      const t = setup();
+      await authenticate(t);
+      t.socket().serverClose(code, "why");
+      const errors = t.events.filter(([type]) => type === "error").map(([, d]) => d);
+      assert.deepEqual(errors, [{ code: report, message: "why", closeCode: code }]);
+      assert.equal(t.client.state, "reconnecting");
+      assert.deepEqual(t.clock.pending(), [250]);
+    });
+  }
+
+  test("a rejected getToken counts as a failed attempt", async () => {
+    let calls = 0;
+    const t = setup({
+      getToken: async () => {
+        calls += 1;
+        if (calls === 1) throw new Error("refresh endpoint down");
+        return "token-ok";
+      },
+    });
+    await flush();
+    assert.equal(t.WebSocket.created.length, 0);
+    assert.equal(t.events[0][1].code, "token_unavailable");
+    await t.clock.tick(t.clock.pending()[0]);
+    await flush();
+    t.socket().open();
+    assert.equal(t.socket().sent[0].payload.token, "token-ok");
+  });
+
+  test("getToken returning null (signed out) stops the client", async () => {
+    const t = setup({ getToken: async () => null });
+    await flush();
+    assert.equal(t.client.state, "stopped");
+    assert.deepEqual(t.events.at(-1), ["fatal", { code: "no_token" }]);
+  });
+});
+
+describe("online and visibility", () => {
+  test("the browser's online event reconnects at once", async () => {
+    const t = setup();
+    await authenticate(t);
+    t.socket().serverClose(1006);
+    t.win.dispatch("online");
+    await flush();
+    assert.equal(t.WebSocket.created.length, 2);
+    assert.deepEqual(t.clock.pending(), [], "the retry timer was cancelled");
+  });
+
+  test("visibilitychange to visible reconnects at once; to hidden does not", async () => {
+    const t = setup();
+    await authenticate(t);
+    t.socket().serverClose(1006);
+    t.doc.visibilityState = "hidden";
+    t.doc.dispatch("visibilitychange");
+    await flush();
+    assert.equal(t.WebSocket.created.length, 1);
+    t.doc.visibilityState = "visible";
+    t.doc.dispatch("visibilitychange");
+    await flush();
+    assert.equal(t.WebSocket.created.length, 2);
+  });
+
+  test("close() stops, closes the socket and removes the listeners", async () => {
+    const t = setup();
+    const ws = await authenticate(t);
+    t.client.close();
+    assert.equal(t.client.state, "stopped");
+    assert.equal(ws.closedWith, 1000);
+    assert.equal(t.win.listenerCount("online"), 0);
+    assert.equal(t.doc.listenerCount("visibilitychange"), 0);
+    assert.deepEqual(t.clock.pending(), []);
+  });
+});
+
+describe("rooms and resume", () => {
+  test("joins once open; after a reconnect re-joins with since and epoch", async () => {
+    const t = setup();
+    const room = t.client.join("trip_1");
+    await flush();
+    assert.equal(t.WebSocket.created.length, 1);
+    const ws = await authenticate(t);
+    assert.deepEqual(ws.sentOf("join_room")[0].payload, { roomId: "trip_1" });
+    ws.receive(joined("trip_1", { lastEventId: 5, epoch: "e1" }));
+    ws.receive(chat("trip_1", 6, "a"));
+    ws.receive(chat("trip_1", 7, "b"));
+    assert.equal(room.lastEventId, 7);
+
+    await dropAndRetry(t);
+    const ws2 = await authenticate(t);
+    const rejoin = ws2.sentOf("join_room");
+    assert.equal(rejoin.length, 1);
+    assert.deepEqual(rejoin[0].payload, { roomId: "trip_1", since: 7, epoch: "e1" });
+    assert.ok(rejoin[0].id, "carries an id so an error comes back with replyTo");
+    assert.ok(
+      ws2.sent.findIndex((m) => m.type === "authenticate") < ws2.sent.findIndex((m) => m.type === "join_room"),
+    );
+  });
+
+  test("replayed events arrive in order and none is delivered twice", async () => {
+    const t = setup();
+    const room = t.client.join("trip_1");
+    const seen = [];
+    room.on("message_sent", (payload, message) => seen.push(message.eventId));
+    const clientSeen = [];
+    t.client.on("message_sent", (payload, message) => clientSeen.push(message.eventId));
+    const ws = await authenticate(t);
+    ws.receive(joined("trip_1", { lastEventId: 2 }));
+    ws.receive(chat("trip_1", 3, "c"));
+    ws.receive(chat("trip_1", 3, "c")); // a duplicate on the same connection
+    ws.receive(chat("trip_1", 4, "d"));
+
+    await dropAndRetry(t);
+    const ws2 = await authenticate(t);
+    // The server replays from `since` (overlapping what we saw), then room_joined, then live.
+    for (const id of [3, 4, 5, 6]) ws2.receive(chat("trip_1", id, `r${id}`));
+    ws2.receive(joined("trip_1", { lastEventId: 6, recovered: true }));
+    ws2.receive(chat("trip_1", 6, "late duplicate"));
+    ws2.receive(chat("trip_1", 7, "live"));
+    assert.deepEqual(seen, [3, 4, 5, 6, 7]);
+    assert.deepEqual(clientSeen, [3, 4, 5, 6, 7]);
+    assert.deepEqual(
+      t.events.filter(([type]) => type === "resync"),
+      [],
+      "recovered: true needs no resync",
+    );
+  });
+
+  test("recovered: false on a re-join raises resync and continues from the new epoch", async () => {
+    const t = setup();
+    const room = t.client.join("trip_1");
+    const resyncs = [];
+    room.on("resync", (payload) => resyncs.push(payload.epoch));
+    const seen = [];
+    room.on("message_sent", (p, m) => seen.push(m.eventId));
+    const ws = await authenticate(t);
+    ws.receive(joined("trip_1", { lastEventId: 40, epoch: "e1", recovered: false }));
+    assert.deepEqual(resyncs, [], "a first join is not a resync");
+    ws.receive(chat("trip_1", 41, "x"));
+
+    await dropAndRetry(t);
+    const ws2 = await authenticate(t);
+    assert.deepEqual(ws2.sentOf("join_room")[0].payload, { roomId: "trip_1", since: 41, epoch: "e1" });
+    ws2.receive(joined("trip_1", { lastEventId: 3, epoch: "e2", recovered: false }));
+    assert.deepEqual(resyncs, ["e2"]);
+    assert.equal(t.events.filter(([type]) => type === "resync")[0][1], room);
+    ws2.receive(chat("trip_1", 4, "after the flush"));
+    assert.deepEqual(seen, [41, 4], "ids of the new epoch are not mistaken for duplicates");
+    assert.equal(room.epoch, "e2");
+  });
+
+  test("members and presence follow room_joined, user_joined and user_left", async () => {
+    const t = setup();
+    const room = t.client.join("trip_1");
+    const snapshots = [];
+    room.on("members", (members) => snapshots.push(members.map((m) => m.username).sort()));
+    const ws = await authenticate(t);
+    ws.receive(joined("trip_1", { members: [{ userId: 1, username: "alice" }] }));
+    ws.receive({ type: "user_joined", roomId: "trip_1", eventId: 1, payload: { roomId: "trip_1", user: { id: 2, username: "bob" } } });
+    ws.receive({ type: "user_left", roomId: "trip_1", eventId: 2, payload: { roomId: "trip_1", user: { id: 1, username: "alice" } } });
+    assert.deepEqual(snapshots, [["alice"], ["alice", "bob"], ["bob"]]);
+    assert.deepEqual([...room.members.keys()], [2]);
+  });
+
+  test("a refused join rejects room.ready() and drops the room", async () => {
+    const t = setup();
+    const ws = await authenticate(t);
+    const room = t.client.join("trip_9");
+    const ready = room.ready();
+    const id = ws.sentOf("join_room")[0].id;
+    ws.receive({ type: "error", payload: { code: "room_access_denied", message: "no", replyTo: id } });
+    await assert.rejects(ready, { code: "room_access_denied" });
+    assert.equal(t.client.rooms.has("trip_9"), false);
+  });
+
+  test("leave() sends leave_room and the room is not re-joined", async () => {
+    const t = setup();
+    const ws = await authenticate(t);
+    const room = t.client.join("trip_1");
+    ws.receive(joined("trip_1"));
+    room.leave();
+    assert.deepEqual(ws.sentOf("leave_room")[0].payload, { roomId: "trip_1" });
+    await dropAndRetry(t);
+    const ws2 = await authenticate(t);
+    assert.deepEqual(ws2.sentOf("join_room"), []);
+  });
+});
+
+describe("send_message", () => {
+  test("queued while offline, sent after the re-join, resolved by the matching message_sent", async () => {
+    const t = setup();
+    const room = t.client.join("trip_1");
+    const ws = await authenticate(t);
+    ws.receive(joined("trip_1", { lastEventId: 1 }));
+    ws.serverClose(1006);
+
+    const sending = room.sendMessage("while offline");
+    await t.clock.tick(t.clock.pending()[0]);
+    const ws2 = await authenticate(t);
+    assert.deepEqual(ws2.sentOf("send_message"), [], "not before the room is joined again");
+    ws2.receive(joined("trip_1", { lastEventId: 1, recovered: true }));
+    const [sent] = ws2.sentOf("send_message");
+    assert.deepEqual(sent.payload, { roomId: "trip_1", text: "while offline", clientMessageId: "cmid-1" });
+    ws2.receive(chat("trip_1", 2, "while offline", { id: 77, clientMessageId: "cmid-1" }));
+    const ack = await sending;
+    assert.equal(ack.id, 77);
+  });
+
+  test("a message in flight when the connection drops is resent with the same clientMessageId", async () => {
+    const t = setup();
+    const room = t.client.join("trip_1");
+    const ws = await authenticate(t);
+    ws.receive(joined("trip_1"));
+    const sending = room.sendMessage("hi");
+    const first = ws.sentOf("send_message")[0];
+    await dropAndRetry(t);
+    const ws2 = await authenticate(t);
+    ws2.receive(joined("trip_1", { recovered: true }));
+    const second = ws2.sentOf("send_message")[0];
+    assert.equal(second.payload.clientMessageId, first.payload.clientMessageId);
+    // This time the ack is a direct reply.
+    ws2.receive({ type: "message_sent", replyTo: second.id, payload: { id: 5, text: "hi" } });
+    assert.equal((await sending).id, 5);
+  });
+
+  test("an ack whose event was already covered by a resync still resolves the send", async () => {
+    const t = setup();
+    const room = t.client.join("trip_1");
+    const delivered = [];
+    room.on("message_sent", (p, m) => delivered.push(m.eventId));
+    const ws = await authenticate(t);
+    ws.receive(joined("trip_1"));
+    const sending = room.sendMessage("hi");
+    await dropAndRetry(t);
+    const ws2 = await authenticate(t);
+    ws2.receive(joined("trip_1", { lastEventId: 1, recovered: false })); // history lost; id 1 is the message
+    const resent = ws2.sentOf("send_message")[0];
+    ws2.receive({ ...chat("trip_1", 1, "hi", { id: 9, clientMessageId: resent.payload.clientMessageId }), replyTo: resent.id });
+    assert.equal((await sending).id, 9);
+    assert.deepEqual(delivered, [], "not re-delivered: the resync re-reads it");
+  });
+
+  test("an error with replyTo rejects the send", async () => {
+    const t = setup();
+    const room = t.client.join("trip_1");
+    const ws = await authenticate(t);
+    ws.receive(joined("trip_1"));
+    const sending = room.sendMessage("spam");
+    const { id } = ws.sentOf("send_message")[0];
+    ws.receive({ type: "error", payload: { code: "rate_limited", message: "slow down", replyTo: id, retryAfterMs: 100 } });
+    await assert.rejects(sending, { code: "rate_limited" });
+  });
+});
+
+describe("heartbeat and token refresh", () => {
+  test("pings every 25 s; a live connection stays open", async () => {
+    const t = setup();
+    const ws = await authenticate(t);
+    await t.clock.tick(25_000);
+    assert.equal(ws.sentOf("ping").length, 1);
+    ws.receive({ type: "pong", payload: ws.sentOf("ping")[0].payload });
+    await t.clock.tick(25_000);
+    assert.equal(ws.sentOf("ping").length, 2);
+    ws.receive({ type: "pong" });
+    await t.clock.tick(10_000);
+    assert.equal(t.client.state, "open");
+    assert.equal(ws.closedWith, null);
+  });
+
+  test("no message within 10 s of a ping: the connection is dead, closed and replaced", async () => {
+    const t = setup();
+    const ws = await authenticate(t);
+    await t.clock.tick(25_000 + 9_999);
+    assert.equal(t.client.state, "open");
+    await t.clock.tick(1);
+    assert.equal(t.client.state, "reconnecting");
+    assert.notEqual(ws.closedWith, null, "the client closed the dead socket");
+    await t.clock.tick(t.clock.pending()[0]);
+    assert.equal(t.WebSocket.created.length, 2);
+  });
+
+  test("re-authenticates with a fresh token before expiresAt, without re-joining", async () => {
+    const t = setup();
+    t.client.join("trip_1");
+    const ws = await authenticate(t, { expiresAt: 300_000 }); // 5 min on the server's clock
+    ws.receive(joined("trip_1"));
+    for (let i = 0; i < 53; i++) {
+      await t.clock.tick(5_000);
+      ws.receive({ type: "pong" }); // keeps the heartbeat happy
+    }
+    await t.clock.tick(4_999);
+    assert.equal(ws.sentOf("authenticate").length, 1);
+    await t.clock.tick(1); // 30 s (a tenth of the lifetime) before expiry
+    assert.deepEqual(ws.sentOf("authenticate")[1].payload, { token: "token-2" });
+    assert.deepEqual(t.tokenCalls.at(-1), { refresh: true });
+    ws.receive({ type: "authenticated", payload: { clientId: "c1", user: { id: 1 }, expiresAt: 600_000 } });
+    assert.equal(ws.sentOf("join_room").length, 1);
+    assert.equal(t.client.state, "open");
+  });
+});
