@@ -351,6 +351,41 @@ LOGGING = {
 METRICS_TOKEN = env_str("METRICS_TOKEN")
 METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
 
+# --- Photos and journals ---------------------------------------------------------------
+# Largest accepted photo file; a bigger upload is answered 413 from its Content-Length,
+# before Django parses (and spools) the body, and again while streaming if it lied.
+PHOTO_MAX_UPLOAD_BYTES = env_int("PHOTO_MAX_UPLOAD_BYTES", 15 * 1024 * 1024)
+# Decoded pixels per frame above this are refused (decompression bombs): 400.
+PHOTO_MAX_PIXELS = env_int("PHOTO_MAX_PIXELS", 40_000_000)
+PHOTO_THUMBNAIL_SIZE = env_int("PHOTO_THUMBNAIL_SIZE", 400)  # longest side, pixels
+# How the access-checked file views hand out bytes: "django" (FileResponse), "x-accel"
+# (nginx X-Accel-Redirect to PHOTO_ACCEL_PREFIX + file name, see deploy/nginx.conf's
+# internal /protected-media/), "x-sendfile" (Apache/lighttpd, absolute path), or
+# "redirect" (302 to the storage's own short-lived signed URL, for S3).
+PHOTO_SERVE_MODE = env_str("PHOTO_SERVE_MODE", "django")
+PHOTO_ACCEL_PREFIX = env_str("PHOTO_ACCEL_PREFIX", "/protected-media/")
+if PHOTO_SERVE_MODE not in {"django", "x-accel", "x-sendfile", "redirect"}:
+    sys.exit(f"trava: PHOTO_SERVE_MODE must be django, x-accel, x-sendfile or redirect, got {PHOTO_SERVE_MODE!r}")
+# S3-compatible storage (django-storages) when a bucket is named; the filesystem otherwise.
+AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
+if AWS_STORAGE_BUCKET_NAME:
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": env_str("AWS_S3_ENDPOINT_URL") or None,
+            "region_name": env_str("AWS_S3_REGION_NAME") or None,
+            "default_acl": "private",  # never public-read: photos are served after a check
+            "querystring_auth": True,
+            "querystring_expire": env_int("AWS_QUERYSTRING_EXPIRE", 300),
+            "file_overwrite": False,
+        },
+    }
+# Two apps have a `status` choice field; name the journal's enum in the schema.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["JournalEntryStatusEnum"] = (
+    "journals.models.EntryStatus"
+)
+
 # --- Trips and social -------------------------------------------------------------------
 # `status` is also a choice field in journals: name the RSVP enum in the schema.
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["RsvpStatusEnum"] = "social.models.RsvpStatus"
