@@ -1,41 +1,300 @@
-"""The /ws consumer (foundation: the envelope and ping; the full protocol builds on it)."""
+"""The /ws consumer: one per connection, thin. It parses and checks each frame, applies
+the connection's limits, and dispatches by type to realtime.handlers.
 
-import json
+It keeps no channel-layer channel of its own: the node hub (realtime.hub) delivers room
+events to it by calling `deliver`. Bad messages are answered with an `error` and never
+close the connection; only the policies of protocol.md section 7 close it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
 import time
+import uuid
+from collections import Counter, deque
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs
 
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from realtime import protocol
+from realtime.hub import Hub
+from realtime.limits import FloodDetector, TokenBucket
+from realtime.protocol import Close, Err, ProtocolError
+from realtime.stats import STATS
+
+logger = logging.getLogger(__name__)
+
+SUBPROTOCOL = "trava.v1"
+BEARER_PREFIX = "bearer."
 
 
-def now_ms() -> int:
-    return int(time.time() * 1000)
+@dataclass
+class RoomSubscription:
+    # While joining, live events are buffered here (the replay goes first); afterwards
+    # events with eventId <= floor (already covered by the join) are dropped.
+    buffer: list[tuple[int, str]] | None = field(default_factory=list)
+    floor: int = 0
 
 
 class RealtimeConsumer(AsyncWebsocketConsumer):
-    async def connect(self) -> None:
-        await self.accept()
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.client_id = uuid.uuid4().hex
+        self.hub: Hub | None = None
+        self.user: Any = None
+        self.user_id: int | None = None
+        self.expires_at_ms = 0
+        self.rooms: dict[str, RoomSubscription] = {}
+        self.closed = False
+        self.cleaned = False
+        self.registered = False
+        self.last_seen = time.monotonic()
+        self.connected_at_ms = protocol.now_ms()
+        self.last_activity_ms = self.connected_at_ms
+        self.messages_in = 0
+        self.messages_out = 0
+        self.errors: Counter[str] = Counter()
+        self.recent_errors: deque[dict[str, Any]] = deque(maxlen=10)
+        self.dirty = False
+        self.bucket = TokenBucket(settings.WS_RATE_LIMIT, settings.WS_RATE_BURST)
+        self.flood = FloodDetector(settings.WS_FLOOD_STRIKES, settings.WS_FLOOD_WINDOW)
+        self.auth_timer: asyncio.TimerHandle | None = None
+        self.expiry_timer: asyncio.TimerHandle | None = None
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+    # --- ASGI plumbing ----------------------------------------------------------------------
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        # Replaces AsyncConsumer.__call__: no per-connection layer channel (the hub fans
+        # out), and no thread hop per message (aclose_old_connections): ORM work runs in
+        # database_sync_to_async, which closes stale connections itself.
+        self.scope = scope
+        self.base_send = send
+        self.channel_layer = None
         try:
-            message = json.loads(text_data or "")
-        except ValueError:
-            await self.send_error("invalid_message", "Frames must be JSON text.")
-            return
-        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-            await self.send_error("invalid_message", "A message is an object with a string type.")
-            return
-        payload = message.get("payload", {})
-        if not isinstance(payload, dict):
-            await self.send_error("invalid_message", "payload must be an object.")
-            return
-        if message["type"] == "ping":
-            await self.send_json({"type": "pong", "payload": payload})
-            return
-        await self.send_error("unknown_type", f"Unknown message type {message['type']!r}.")
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
+        finally:
+            await asyncio.shield(self.cleanup())
 
-    async def send_error(self, code: str, message: str) -> None:
-        await self.send_json({"type": "error", "payload": {"code": code, "message": message}})
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        kind = message["type"]
+        if kind == "websocket.receive":
+            await self.on_frame(message.get("text"), message.get("bytes"))
+        elif kind == "websocket.connect":
+            await self.on_connect()
+        elif kind == "websocket.disconnect":
+            self.closed = True
+            raise StopConsumer
 
-    async def send_json(self, content: dict[str, Any]) -> None:
-        content.setdefault("timestamp", now_ms())
-        await self.send(text_data=json.dumps(content, separators=(",", ":")))
+    # --- connect --------------------------------------------------------------------------
+    async def on_connect(self) -> None:
+        from realtime import handlers
+
+        offered = self.scope.get("subprotocols") or []
+        token = next((p[len(BEARER_PREFIX) :] for p in offered if p.startswith(BEARER_PREFIX)), None)
+        if token is None:
+            query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+            token = (query.get("token") or [None])[0]
+        # Accept first, then close: a close before accept is an HTTP 403 and the browser
+        # would see 1006, not our 4xxx code.
+        await self.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
+        try:
+            self.hub = await Hub.get()
+        except Exception:  # the channel layer or Redis is down: come back later
+            logger.exception("realtime hub unavailable")
+            self.closed = True
+            await self.close(Close.TRY_AGAIN_LATER)
+            return
+        if not self.hub.admit(self):
+            self.closed = True  # never admitted: nothing to clean up in the hub
+            await self.close(Close.SERVICE_RESTART if self.hub.draining else Close.TRY_AGAIN_LATER)
+            return
+        if token:
+            try:
+                await handlers.authenticate(self, token, reply_to=None)
+            except Exception:
+                logger.exception("client %s: authentication at connect failed", self.client_id)
+                await self.close_with(Close.TRY_AGAIN_LATER, Err.INTERNAL_ERROR, "Try again later.")
+        else:
+            loop = asyncio.get_running_loop()
+            self.auth_timer = loop.call_later(settings.WS_AUTH_TIMEOUT, self._spawn, self._auth_timeout())
+
+    def _spawn(self, coro: Any) -> None:
+        assert self.hub is not None
+        self.hub.spawn(coro)
+
+    async def _auth_timeout(self) -> None:
+        if self.user is None:
+            await self.close_with(Close.AUTH_FAILED, Err.AUTH_TIMEOUT, "No authentication in time.")
+
+    async def _token_expired(self) -> None:
+        if protocol.now_ms() >= self.expires_at_ms - 50:
+            await self.close_with(Close.AUTH_FAILED, Err.TOKEN_EXPIRED, "The access token expired.")
+
+    def set_expiry(self, expires_at_ms: int) -> None:
+        self.expires_at_ms = expires_at_ms
+        if self.expiry_timer is not None:
+            self.expiry_timer.cancel()
+        delay = max(0.0, expires_at_ms / 1000 - time.time())
+        self.expiry_timer = asyncio.get_running_loop().call_later(delay, self._spawn, self._token_expired())
+
+    def authenticated(self, user: Any) -> None:
+        self.user, self.user_id = user, user.pk
+
+    def registered_in_cluster(self) -> None:
+        self.registered = True
+        if self.auth_timer is not None:
+            self.auth_timer.cancel()
+
+    # --- frames -----------------------------------------------------------------------------
+    async def on_frame(self, text: str | None, data: bytes | None) -> None:
+        from realtime import handlers
+
+        if self.closed:
+            return
+        self.last_seen = time.monotonic()
+        self.last_activity_ms = protocol.now_ms()
+        self.messages_in += 1
+        self.dirty = True
+        STATS.counters["messagesIn"] += 1
+        wait_ms = self.bucket.take()
+        if wait_ms:
+            if self.flood.strike():
+                await self.close_with(Close.FLOOD)
+                return
+            await self.send_error(Err.RATE_LIMITED, "Too many messages.", None, retryAfterMs=wait_ms)
+            return
+        request_id = None
+        try:
+            request = protocol.parse_envelope(text, data)
+            request_id = request.id
+            await handlers.handle(self, request)
+        except ProtocolError as exc:
+            await self.send_error(exc.code, exc.message, exc.reply_to or request_id, **exc.extra)
+        except Exception:
+            logger.exception("client %s: handling a message failed", self.client_id)
+            await self.send_error(Err.INTERNAL_ERROR, "The server failed to handle this message.", request_id)
+
+    # --- sending ------------------------------------------------------------------------------
+    async def push(self, text: str) -> None:
+        """Send one text frame now (never suspends under daphne: see realtime.hub)."""
+        if self.closed:
+            return
+        self.messages_out += 1
+        self.dirty = True
+        STATS.counters["messagesOut"] += 1
+        try:
+            await self.base_send({"type": "websocket.send", "text": text})
+        except Exception:  # the socket went away under us; disconnect follows
+            logger.debug("client %s: send failed", self.client_id, exc_info=True)
+
+    async def reply(self, type_: str, payload: dict[str, Any], reply_to: str | None) -> None:
+        extra = {"replyTo": reply_to} if reply_to is not None else {}
+        await self.push(protocol.encode(type_, payload, **extra))
+
+    async def send_error(self, code: str, message: str, reply_to: str | None, **extra: Any) -> None:
+        self.errors[code] += 1
+        self.recent_errors.append({"code": code, "at": protocol.now_ms()})
+        STATS.errors[code] += 1
+        top = {"replyTo": reply_to} if reply_to is not None else {}
+        payload: dict[str, Any] = {"code": code, "message": message, **extra}
+        if reply_to is not None:
+            payload["replyTo"] = reply_to
+        await self.push(protocol.encode(protocol.ERROR, payload, **top))
+
+    async def deliver(self, room_id: str, event_id: int, text: str) -> None:
+        """A room event from the hub (already serialized once for every member)."""
+        subscription = self.rooms.get(room_id)
+        if subscription is None or self.closed:
+            return
+        if subscription.buffer is not None:
+            subscription.buffer.append((event_id, text))
+        elif event_id > subscription.floor:
+            await self.push(text)
+
+    # --- closing ------------------------------------------------------------------------------
+    async def send_close(self, code: int) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            await self.close(code)
+        except Exception:
+            logger.debug("client %s: close failed", self.client_id, exc_info=True)
+
+    async def close_with(
+        self, code: int, error: str | None = None, message: str = "", reply_to: str | None = None
+    ) -> None:
+        """A policy close: the error first (if any), then the close frame, then forget the
+        client at once (presence must not wait for the client's close handshake)."""
+        if self.closed:
+            return
+        if error is not None:
+            await self.send_error(error, message, reply_to)
+        await self.send_close(code)
+        await self.cleanup()
+
+    async def cleanup(self) -> None:
+        """Forget this connection everywhere; idempotent (close, disconnect, drain)."""
+        if self.cleaned or self.hub is None:
+            return
+        self.cleaned = True
+        self.closed = True
+        for timer in (self.auth_timer, self.expiry_timer):
+            if timer is not None:
+                timer.cancel()
+        hub = self.hub
+        hub.forget(self)
+        joined, self.rooms = list(self.rooms), {}
+        try:
+            for room_id in joined:
+                await hub.unsubscribe(self, room_id)
+            if self.registered:
+                await hub.announce_left(await hub.registry.remove_client(self.client_id))
+        except Exception:
+            logger.exception("client %s: cleanup failed (the registry sweep will finish it)", self.client_id)
+
+    async def revoke(self, room_id: str) -> None:
+        """The user lost access to a room: remove this connection from it and tell it."""
+        if self.rooms.pop(room_id, None) is None or self.hub is None:
+            return
+        await self.hub.unsubscribe(self, room_id)
+        await self.push(
+            protocol.encode(protocol.ROOM_LEFT, {"roomId": room_id, "reason": protocol.LEFT_ACCESS_REVOKED})
+        )
+        user = self.user_dict()
+        if await self.hub.registry.leave(self.client_id, room_id, user, list(self.rooms)):
+            await self.hub.announce(room_id, protocol.USER_LEFT, user)
+
+    # --- registry records -----------------------------------------------------------------------
+    def user_dict(self) -> dict[str, Any]:
+        return {"id": self.user_id, "username": self.user.get_username() if self.user else ""}
+
+    def record_update(self) -> dict[str, Any]:
+        return {
+            "clientId": self.client_id,
+            "messagesIn": self.messages_in,
+            "messagesOut": self.messages_out,
+            "errors": dict(self.errors),
+            "recentErrors": list(self.recent_errors),
+            "lastActivity": self.last_activity_ms,
+        }
+
+    def client_record(self) -> dict[str, Any]:
+        headers = dict(self.scope.get("headers") or [])
+        client = self.scope.get("client") or [None]
+        return {
+            **self.record_update(),
+            "userId": self.user_id,
+            "username": self.user.get_username() if self.user else "",
+            "connectedAt": self.connected_at_ms,
+            "remoteAddress": client[0] or "",
+            "userAgent": headers.get(b"user-agent", b"").decode("latin-1")[:256],
+            "rooms": list(self.rooms),
+        }

@@ -303,6 +303,9 @@ HISTORY_MAX_EVENTS = env_int("HISTORY_MAX_EVENTS", 200)
 HISTORY_MAX_AGE = env_float("HISTORY_MAX_AGE", 600.0)
 # Trusted proxy header carrying the client address (e.g. X-Real-IP); empty: none.
 PROXY_HEADER = env_str("PROXY_HEADER")
+# Test hook: staff clients may send `test_broadcast` to make a node broadcast a room
+# event. Off unless the test suite turns it on; never enable it in production.
+WS_TEST_HOOKS = env_bool("WS_TEST_HOOKS", False)
 
 # --- Files -----------------------------------------------------------------------------
 STATIC_URL = "/static/"

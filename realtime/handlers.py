@@ -1,0 +1,216 @@
+"""What each client message does (protocol.md sections 2, 3 and 5). The consumer parses
+the frame and calls `handle`; every answer is a message declared in realtime.protocol.
+
+Replies: success acks carry the request's `id` as top-level `replyTo`; errors carry it in
+`payload.replyTo` (protocol.md) and at the top level.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+
+from realtime import protocol, rooms
+from realtime.auth import AuthFailed, authenticate_token
+from realtime.broadcast import abroadcast
+from realtime.protocol import Close, Err, ProtocolError, Request
+
+if TYPE_CHECKING:
+    from realtime.consumer import RealtimeConsumer
+
+PRE_AUTH_TYPES = frozenset({protocol.AUTHENTICATE, protocol.PING})
+
+
+async def handle(session: RealtimeConsumer, request: Request) -> None:
+    if session.user is None and request.type not in PRE_AUTH_TYPES:
+        raise ProtocolError(Err.NOT_AUTHENTICATED, "Authenticate first.")
+    handler = HANDLERS.get(request.type)
+    if handler is None or (request.type == protocol.TEST_BROADCAST and not settings.WS_TEST_HOOKS):
+        raise ProtocolError(Err.UNKNOWN_TYPE, f"Unknown message type {request.type[:64]!r}.")
+    protocol.validate_payload(request.type, request.payload)
+    await handler(session, request)
+
+
+async def ping(session: RealtimeConsumer, request: Request) -> None:
+    await session.reply(protocol.PONG, request.payload, request.id)
+
+
+async def authenticate_message(session: RealtimeConsumer, request: Request) -> None:
+    await authenticate(session, request.payload["token"], request.id)
+
+
+async def authenticate(session: RealtimeConsumer, token: str, reply_to: str | None) -> None:
+    """First authentication, or a re-authentication that extends the session."""
+    assert session.hub is not None
+    try:
+        identity = await authenticate_token(token)
+    except AuthFailed as exc:
+        if session.user is not None and exc.inactive:
+            await session.close_with(Close.FORBIDDEN)  # deactivated while connected
+        else:
+            await session.close_with(Close.AUTH_FAILED, Err.INVALID_TOKEN, str(exc), reply_to)
+        return
+    if session.closed:
+        return
+    user = identity.user
+    if session.user is None:
+        session.authenticated(user)
+        registry = session.hub.registry
+        try:
+            added = await registry.add_client(session.client_record(), settings.WS_MAX_CONNECTIONS_PER_USER)
+        except Exception:
+            session.user = session.user_id = None  # not signed in after all (registry down)
+            raise
+        if not added:
+            session.user = session.user_id = None
+            await session.close_with(Close.TOO_MANY_CONNECTIONS)
+            return
+        session.registered_in_cluster()
+        if session.closed:  # closed (kick, shutdown) while we registered: undo
+            session.cleaned = False
+            await session.cleanup()
+            return
+        await _subscribe(session, rooms.user_room(user.pk), announce=False)
+    elif user.pk != session.user_id:
+        await session.close_with(
+            Close.AUTH_FAILED, Err.INVALID_TOKEN, "The token is for another user.", reply_to
+        )
+        return
+    session.set_expiry(identity.expires_at_ms)
+    payload = {
+        "clientId": session.client_id,
+        "user": {"id": user.pk, "username": user.get_username()},
+        "expiresAt": identity.expires_at_ms,
+    }
+    await session.reply(protocol.AUTHENTICATED, payload, reply_to)
+
+
+async def _subscribe(session: RealtimeConsumer, room_id: str, *, announce: bool) -> None:
+    """Local subscription and registry membership; presence announced on a first join."""
+    assert session.hub is not None
+    subscription = session.rooms.setdefault(room_id, _new_subscription())
+    await session.hub.subscribe(session, room_id)
+    user = session.user_dict()
+    first = await session.hub.registry.join(session.client_id, room_id, user, list(session.rooms))
+    if session.closed:  # cleanup already ran without this room: take it back out
+        await session.hub.unsubscribe(session, room_id)
+        await session.hub.registry.leave(session.client_id, room_id, user, [])
+        return
+    if first and announce:
+        await session.hub.announce(room_id, protocol.USER_JOINED, user)
+    if not announce:
+        subscription.buffer = None  # personal room: no replay, deliver straight away
+
+
+def _new_subscription() -> Any:
+    from realtime.consumer import RoomSubscription
+
+    return RoomSubscription()
+
+
+async def join_room(session: RealtimeConsumer, request: Request) -> None:
+    """Subscribe first, then replay: events sent meanwhile are buffered, and those the
+    replay (or the join point) already covers are dropped, so none is lost or doubled."""
+    assert session.hub is not None
+    payload = request.payload
+    room = rooms.parse_room_id(payload["roomId"])
+    if room is None:
+        raise ProtocolError(Err.INVALID_ROOM, "Unknown room id format.")
+    if "roomType" in payload and payload["roomType"] != room.type.name:
+        raise ProtocolError(Err.INVALID_ROOM, "roomType does not match the room id.")
+    already = room.value in session.rooms
+    personal = rooms.user_room(session.user_id or 0)
+    counted = [r for r in session.rooms if r != personal]
+    if not already and room.value != personal and len(counted) >= settings.WS_MAX_ROOMS_PER_CONNECTION:
+        raise ProtocolError(Err.TOO_MANY_ROOMS, f"At most {settings.WS_MAX_ROOMS_PER_CONNECTION} rooms.")
+    if not already and not await rooms.check_access(session.user, room):
+        raise ProtocolError(Err.ROOM_ACCESS_DENIED, "You may not join this room.")
+    if session.closed:
+        return
+    history = session.hub.history
+    if already:
+        replay = await history.replay(room.value, None, None)
+    else:
+        try:
+            await _subscribe(session, room.value, announce=True)
+            replay = await history.replay(room.value, payload.get("since"), payload.get("epoch"))
+        except Exception:
+            await _undo_join(session, room.value)
+            raise
+    subscription = session.rooms.get(room.value)
+    if subscription is None:  # closed or revoked meanwhile
+        return
+    for _event_id, text in replay.events:
+        await session.push(text)
+    members = await session.hub.registry.members(room.value)
+    answer = {
+        "roomId": room.value,
+        "roomType": room.type.name,
+        "members": [{"userId": m["userId"], "username": m["username"]} for m in members],
+        "lastEventId": replay.last_event_id,
+        "epoch": replay.epoch,
+        "recovered": replay.recovered,
+    }
+    await session.reply(protocol.ROOM_JOINED, answer, request.id)
+    # Flush what arrived while joining. The loop re-reads the buffer: events appended
+    # while a push is in flight are sent in order before live delivery takes over.
+    head = replay.last_event_id
+    while subscription.buffer:
+        pending, subscription.buffer = subscription.buffer, []
+        for event_id, text in pending:
+            if event_id > head:
+                await session.push(text)
+    subscription.buffer = None
+    subscription.floor = max(subscription.floor, head)
+
+
+async def _undo_join(session: RealtimeConsumer, room_id: str) -> None:
+    assert session.hub is not None
+    if session.rooms.pop(room_id, None) is not None:
+        await session.hub.unsubscribe(session, room_id)
+        # The registry may be what failed: the sweep and the heartbeat repair it later.
+        with contextlib.suppress(Exception):
+            await session.hub.registry.leave(
+                session.client_id, room_id, session.user_dict(), list(session.rooms)
+            )
+
+
+async def leave_room(session: RealtimeConsumer, request: Request) -> None:
+    assert session.hub is not None
+    room_id = request.payload["roomId"]
+    if session.rooms.pop(room_id, None) is None:
+        raise ProtocolError(Err.NOT_IN_ROOM, "You are not in this room.")
+    await session.hub.unsubscribe(session, room_id)
+    user = session.user_dict()
+    if await session.hub.registry.leave(session.client_id, room_id, user, list(session.rooms)):
+        await session.hub.announce(room_id, protocol.USER_LEFT, user)
+    await session.reply(protocol.ROOM_LEFT, {"roomId": room_id}, request.id)
+
+
+async def send_message(session: RealtimeConsumer, request: Request) -> None:
+    from realtime import chat
+
+    if request.payload["roomId"] not in session.rooms:
+        raise ProtocolError(Err.NOT_IN_ROOM, "Join the room first.")
+    await chat.send_message(session, request)
+
+
+async def test_broadcast(session: RealtimeConsumer, request: Request) -> None:
+    """Test hook (settings.WS_TEST_HOOKS): a staff client makes this node broadcast."""
+    if not session.user.is_staff:
+        raise ProtocolError(Err.UNKNOWN_TYPE, "Unknown message type 'test_broadcast'.")
+    payload = request.payload
+    event_id = await abroadcast(payload["roomId"], payload["type"], payload["payload"])
+    await session.reply("test_broadcast_ack", {"eventId": event_id}, request.id)
+
+
+HANDLERS = {
+    protocol.AUTHENTICATE: authenticate_message,
+    protocol.PING: ping,
+    protocol.JOIN_ROOM: join_room,
+    protocol.LEAVE_ROOM: leave_room,
+    protocol.SEND_MESSAGE: send_message,
+    protocol.TEST_BROADCAST: test_broadcast,
+}

@@ -1,0 +1,62 @@
+"""The history interface and the resume rule every backend shares."""
+
+from __future__ import annotations
+
+import abc
+import uuid
+from dataclasses import dataclass, field
+
+
+def new_epoch() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+@dataclass
+class Replay:
+    epoch: str
+    last_event_id: int
+    recovered: bool
+    events: list[tuple[int, str]] = field(default_factory=list)  # (eventId, text), in order
+
+
+@dataclass(frozen=True)
+class Appended:
+    epoch: str
+    event_id: int
+    text: str
+
+
+def decide(
+    *,
+    epoch: str,
+    head: int,
+    since: int | None,
+    client_epoch: str | None,
+    retained: list[tuple[int, str]],
+) -> Replay:
+    """The resume rule (protocol.md section 4), given the retained events (id > since,
+    within the maximum age, in order). A client that sends no epoch is trusted on ids."""
+    if since is None:
+        return Replay(epoch, head, recovered=False)
+    if (client_epoch is not None and client_epoch != epoch) or since > head:
+        return Replay(epoch, head, recovered=False)
+    missed = [(event_id, text) for event_id, text in retained if event_id > since]
+    # Recovered only when every missed id since+1..head is still retained: no gap.
+    if len(missed) != head - since or (missed and missed[0][0] != since + 1):
+        return Replay(epoch, head, recovered=False)
+    return Replay(epoch, head, recovered=True, events=missed)
+
+
+class History(abc.ABC):
+    @abc.abstractmethod
+    async def append(self, room_id: str, head: str, tail: str) -> Appended:
+        """Assign the room's next eventId and store `head + id + tail`, atomically."""
+
+    @abc.abstractmethod
+    async def replay(self, room_id: str, since: int | None, epoch: str | None) -> Replay:
+        """The room's epoch and last eventId, and the events after `since` if they are
+        all still retained (creates the room's epoch if it has none)."""
+
+    @abc.abstractmethod
+    async def last(self, room_id: str) -> tuple[int, int | None]:
+        """(events sent in the current epoch, ms timestamp of the last one) for admin."""

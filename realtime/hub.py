@@ -1,0 +1,311 @@
+"""The node hub: one per daphne process, the fan-out point of issue 9.
+
+The hub owns ONE channel-layer channel for the node. It `group_add`s that channel once per
+room with at least one local member (and to the all-nodes group and this node's control
+group) and `group_discard`s it when the last local member leaves. One receive loop reads
+the channel and hands each room event, already serialized by `broadcast()`, to the local
+sockets of the room by calling their send directly: the layer carries one message per
+node per event, and no consumer has a channel of its own.
+
+Outbound path: under daphne a socket's send never suspends (it appends to the Twisted
+transport's buffer), so delivering to N sockets is N buffer appends and one slow client
+cannot stall the others. The cost is that a client that stops reading grows its
+transport buffer; issue 9 bounds that.
+
+The hub holds only local state (its sockets and their rooms). Everything that must hold
+across nodes (presence, counts, stats, history) goes through the registry and history.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+import uuid
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from realtime import protocol, rooms
+from realtime.history import get_history
+from realtime.registry import Left, get_registry
+from realtime.stats import STATS, count_layer_drops
+
+if TYPE_CHECKING:
+    from realtime.consumer import RealtimeConsumer
+
+logger = logging.getLogger(__name__)
+
+ALL_NODES_GROUP = "nodes.all"
+_STRIPES = 64
+
+
+def node_group(node_id: str) -> str:
+    return "node." + re.sub(r"[^A-Za-z0-9._-]", "-", node_id)[:80]
+
+
+class Hub:
+    # One hub per event loop: under daphne that is one per process. (In-process test
+    # harnesses run a loop per test; a hub bound to a finished loop must not be reused.)
+    _instances: dict[asyncio.AbstractEventLoop, Hub] = {}
+    _starting: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+
+    def __init__(self) -> None:
+        self.node_id: str = settings.NODE_ID
+        self.layer: Any = get_channel_layer()
+        self.registry = get_registry()
+        self.history = get_history()
+        self.channel = ""
+        self.connections: dict[str, RealtimeConsumer] = {}
+        self.rooms: dict[str, set[RealtimeConsumer]] = {}  # local members per room
+        self.subscribed: set[str] = set()  # rooms whose group this node's channel is in
+        # Striped locks: group_add/discard of one room never interleave (join vs. leave).
+        self.locks = [asyncio.Lock() for _ in range(_STRIPES)]
+        self.tasks: set[asyncio.Task] = set()
+        self.draining = False
+
+    # --- lifecycle ---------------------------------------------------------------------
+    @classmethod
+    def current(cls) -> Hub | None:
+        """This loop's hub if it started (the serve entry point drains it)."""
+        try:
+            return cls._instances.get(asyncio.get_running_loop())
+        except RuntimeError:
+            return None
+
+    @classmethod
+    async def get(cls) -> Hub:
+        loop = asyncio.get_running_loop()
+        hub = cls._instances.get(loop)
+        if hub is not None:
+            return hub
+        async with cls._starting.setdefault(loop, asyncio.Lock()):
+            if loop not in cls._instances:
+                hub = cls()
+                await hub.start()
+                cls._instances[loop] = hub
+        return cls._instances[loop]
+
+    async def start(self) -> None:
+        from realtime import redisconn
+
+        if settings.REDIS_URL:
+            redisconn.keep_for_this_loop()
+        count_layer_drops()
+        # A plain channel name, not a process-local "prefix.xyz!abc" one: channels-redis
+        # serializes all process-local receives behind one lock (a 5 s BRPOP at a time),
+        # so a permanent receiver there would stall every other local receive (/readyz).
+        self.channel = f"{node_group(self.node_id)}.{uuid.uuid4().hex[:12]}"
+        await self.registry.start_node()
+        await self.layer.group_add(ALL_NODES_GROUP, self.channel)
+        await self.layer.group_add(node_group(self.node_id), self.channel)
+        self.spawn(self._receive_loop())
+        self.spawn(self._maintenance_loop())
+        logger.info("realtime hub of node %s started on channel %s", self.node_id, self.channel)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task:
+        """Run in the background, keeping a reference (asyncio keeps only weak ones)."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    async def drain(self, code: int = protocol.Close.SERVICE_RESTART, timeout: float = 5.0) -> None:
+        """Graceful shutdown: close every local socket with `code` (close frames first, all
+        at once), then forget them in the registry and announce user_left where due."""
+        self.draining = True
+        sessions = list(self.connections.values())
+        for session in sessions:
+            await session.send_close(code)
+        limit = asyncio.Semaphore(50)
+
+        async def forget(session: RealtimeConsumer) -> None:
+            async with limit:
+                await session.cleanup()
+
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await asyncio.gather(*(forget(s) for s in sessions), return_exceptions=True)
+                await self.registry.stop_node()
+        logger.info("realtime hub of node %s drained %d connections", self.node_id, len(sessions))
+
+    # --- local sockets -------------------------------------------------------------------
+    def admit(self, session: RealtimeConsumer) -> bool:
+        """False when this node is at WS_MAX_CONNECTIONS or shutting down."""
+        if self.draining or len(self.connections) >= settings.WS_MAX_CONNECTIONS:
+            return False
+        self.connections[session.client_id] = session
+        STATS.counters["connectionsTotal"] += 1
+        return True
+
+    def forget(self, session: RealtimeConsumer) -> None:
+        self.connections.pop(session.client_id, None)
+
+    async def subscribe(self, session: RealtimeConsumer, room_id: str) -> None:
+        """Add a local member; the node joins the room's group if it is the first. Returns
+        once the group membership is in place, so later events reach this node."""
+        self.rooms.setdefault(room_id, set()).add(session)
+        await self._sync_group(room_id)
+
+    async def unsubscribe(self, session: RealtimeConsumer, room_id: str) -> None:
+        members = self.rooms.get(room_id)
+        if members is not None:
+            members.discard(session)
+            if not members:
+                del self.rooms[room_id]
+        await self._sync_group(room_id)
+
+    async def _sync_group(self, room_id: str, force: bool = False) -> None:
+        # Under the room's lock, make the group membership match "has local members":
+        # a join and a leave racing on one room settle on the final state.
+        async with self.locks[hash(room_id) % _STRIPES]:
+            wanted = room_id in self.rooms
+            if wanted and (force or room_id not in self.subscribed):
+                await self.layer.group_add(rooms.group_name(room_id), self.channel)
+                self.subscribed.add(room_id)
+            elif not wanted and room_id in self.subscribed:
+                self.subscribed.discard(room_id)
+                await self.layer.group_discard(rooms.group_name(room_id), self.channel)
+
+    async def regroup(self) -> None:
+        """Renew every group membership: channels-redis expires them (group_expiry), so a
+        dead node's linger only briefly, and a Redis restart wipes them."""
+        for group in (ALL_NODES_GROUP, node_group(self.node_id)):
+            await self.layer.group_add(group, self.channel)
+        for room_id in list(self.subscribed):
+            await self._sync_group(room_id, force=True)
+
+    # --- the receive loop ------------------------------------------------------------------
+    async def _receive_loop(self) -> None:
+        while True:
+            try:
+                message = await self.layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("node channel receive failed; retrying in 1 s")
+                await asyncio.sleep(1)
+                continue
+            try:
+                kind = message.get("type")
+                if kind == "room.event":
+                    await self.deliver(message["room"], message["id"], message["text"])
+                elif kind == "all.event":
+                    for session in list(self.connections.values()):
+                        if session.user is not None:
+                            await session.push(message["text"])
+                elif kind == "control":
+                    self.spawn(self.control(message))
+            except Exception:
+                logger.exception("node channel message %r failed", message.get("type"))
+
+    async def deliver(self, room_id: str, event_id: int, text: str) -> None:
+        members = self.rooms.get(room_id)
+        if not members:
+            return
+        for session in list(members):
+            await session.deliver(room_id, event_id, text)
+
+    async def control(self, message: dict[str, Any]) -> None:
+        """Cluster commands (realtime.control): kick, deactivate, recheck access."""
+        kind = message.get("kind")
+        if kind == "kick":
+            session = self.connections.get(message.get("clientId", ""))
+            if session is not None:
+                await session.close_with(protocol.Close.FORBIDDEN)
+        elif kind == "deactivate":
+            for session in [s for s in self.connections.values() if s.user_id == message.get("userId")]:
+                await session.close_with(protocol.Close.FORBIDDEN)
+        elif kind == "recheck":
+            await self._recheck(message)
+
+    async def _recheck(self, message: dict[str, Any]) -> None:
+        """Re-run `can_join` for local members (one check per user and room) and remove
+        those who lost access: `room_left` with reason access_revoked."""
+        user_id, only_rooms = message.get("userId"), message.get("rooms")
+        room_types = message.get("roomTypes") or []
+        decided: dict[tuple[int, str], bool] = {}
+        for room_id, members in list(self.rooms.items()):
+            room = rooms.parse_room_id(room_id)
+            if room is None or room.type.name == "user":
+                continue
+            if not ((only_rooms and room_id in only_rooms) or room.type.name in room_types or
+                    (not only_rooms and not room_types)):  # fmt: skip
+                continue
+            for session in list(members):
+                if session.user is None or (user_id is not None and session.user_id != user_id):
+                    continue
+                key = (session.user_id, room_id)
+                if key not in decided:
+                    decided[key] = await rooms.check_access(session.user, room)
+                if not decided[key]:
+                    await session.revoke(room_id)
+
+    # --- maintenance -----------------------------------------------------------------------
+    async def _maintenance_loop(self) -> None:
+        tick = max(0.2, min(1.0, settings.REGISTRY_HEARTBEAT / 2))
+        beat_at = regroup_at = time.monotonic()
+        regroup_every = max(5.0, min(60.0, settings.CHANNEL_LAYER_GROUP_EXPIRY / 3))
+        while True:
+            await asyncio.sleep(tick)
+            now = time.monotonic()
+            try:
+                self._close_idle(now)
+                if now >= beat_at:
+                    beat_at = now + settings.REGISTRY_HEARTBEAT
+                    await self._heartbeat()
+                if now >= regroup_at:
+                    regroup_at = now + regroup_every
+                    await self.regroup()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("realtime maintenance failed (retrying)")
+
+    def _close_idle(self, now: float) -> None:
+        for session in list(self.connections.values()):
+            if now - session.last_seen > settings.WS_IDLE_TIMEOUT:
+                self.spawn(session.close_with(protocol.Close.IDLE))
+
+    def node_stats(self) -> dict[str, Any]:
+        sessions = list(self.connections.values())
+        users = {s.user_id for s in sessions if s.user is not None}
+        return {
+            **STATS.snapshot(),
+            "connections": len(sessions),
+            "authenticated": sum(1 for s in sessions if s.user is not None),
+            "users": len(users),
+            "rooms": len(self.rooms),
+        }
+
+    async def _heartbeat(self) -> None:
+        dirty = [s.record_update() for s in self.connections.values() if s.dirty and s.user is not None]
+        lost = await self.registry.heartbeat(self.node_stats(), dirty)
+        for session in self.connections.values():
+            session.dirty = False
+        if lost:
+            # Redis lost our entries (restart without persistence) or we stalled and were
+            # swept as dead: re-register every local client and renew the groups.
+            logger.warning("registry lost node %s: re-registering its clients", self.node_id)
+            await self.registry.start_node()
+            for session in list(self.connections.values()):
+                if session.user is not None:
+                    for room_id, user in await self.registry.restore_client(session.client_record()):
+                        await self.announce(room_id, protocol.USER_JOINED, user)
+            await self.regroup()
+        await self.announce_left(await self.registry.sweep())
+
+    async def announce(self, room_id: str, type_: str, user: dict[str, Any]) -> None:
+        from realtime.broadcast import abroadcast
+
+        room = rooms.parse_room_id(room_id)
+        if room is not None and room.type.name != "user":  # no presence in personal rooms
+            await abroadcast(room_id, type_, {"roomId": room_id, "user": user})
+
+    async def announce_left(self, left: list[Left]) -> None:
+        for item in left:
+            await self.announce(item.room_id, protocol.USER_LEFT, item.user)

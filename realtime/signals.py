@@ -1,0 +1,60 @@
+"""Model changes that affect live sockets, told to every node after the commit:
+
+- a user deactivated by staff: their connections close 4003;
+- a trip member removed, or a trip made private or deleted: members who lost access to
+  the trip's rooms are removed from them (`room_left`, reason `access_revoked`).
+
+No business logic: each receiver maps the change to a cluster command (realtime.control).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save, pre_save
+
+from realtime import control
+
+
+def _on_commit(fn: Any, *args: Any, **kwargs: Any) -> None:
+    transaction.on_commit(functools.partial(fn, *args, **kwargs), robust=True)
+
+
+def user_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
+    if not created and not instance.is_active:
+        _on_commit(control.deactivate_user, instance.pk)
+
+
+def trip_member_removed(sender: Any, instance: Any, **kwargs: Any) -> None:
+    # Album and journal rooms follow trip access too: recheck all of that user's rooms.
+    _on_commit(control.recheck_access, user_id=instance.user_id)
+
+
+def trip_before_save(sender: Any, instance: Any, **kwargs: Any) -> None:
+    if instance.pk:
+        instance._realtime_previous_visibility = (
+            sender.objects.filter(pk=instance.pk).values_list("visibility", flat=True).first()
+        )
+
+
+def trip_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
+    previous = getattr(instance, "_realtime_previous_visibility", None)
+    if not created and previous is not None and previous != instance.visibility:
+        _on_commit(control.recheck_access, rooms=[f"trip_{instance.pk}"], room_types=["album", "journal"])
+
+
+def trip_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
+    _on_commit(control.recheck_access, rooms=[f"trip_{instance.pk}"], room_types=["album", "journal"])
+
+
+def connect() -> None:
+    from trips.models import Trip, TripMember
+
+    post_save.connect(user_saved, sender=get_user_model(), dispatch_uid="realtime.user_saved")
+    post_delete.connect(trip_member_removed, sender=TripMember, dispatch_uid="realtime.trip_member_removed")
+    pre_save.connect(trip_before_save, sender=Trip, dispatch_uid="realtime.trip_before_save")
+    post_save.connect(trip_saved, sender=Trip, dispatch_uid="realtime.trip_saved")
+    post_delete.connect(trip_deleted, sender=Trip, dispatch_uid="realtime.trip_deleted")
