@@ -39,3 +39,21 @@ format: setup
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
+
+# Trava against a bare websockets server, same workload (bench/run.py; BENCH_ARGS to tune).
+bench: setup
+	$(PY) -m bench.run --idle 10000 $(BENCH_ARGS)
+
+# NODES daphne nodes (default 3) behind nginx on http://127.0.0.1:8080, with PostgreSQL and
+# Redis from DATABASE_URL / REDIS_URL; state, logs and pid files in .cluster/.
+NODES ?= 3
+.PHONY: cluster-stop cluster-status
+cluster: setup
+	$(PY) deploy/cluster.py start --nodes $(NODES)
+
+# PURGE=1 also deletes the cluster's Redis keys (its TRAVA_REDIS_PREFIX, default trava-cluster).
+cluster-stop:
+	$(PY) deploy/cluster.py stop $(if $(PURGE),--purge-redis)
+
+cluster-status:
+	$(PY) deploy/cluster.py status
