@@ -3,3 +3,8 @@ from django.apps import AppConfig
 
 class JournalsConfig(AppConfig):
     name = "journals"
+
+    def ready(self) -> None:
+        from journals import signals
+
+        signals.connect()  # model changes -> journal events (journals.events)

@@ -9,6 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from journals.models import EntryStatus, JournalCollaborator, JournalComment, JournalEntry, JournalRevision
+from journals.signals import journal_entry_published
 from trava.accounts.models import User
 from trips.models import Trip, Visibility
 from trips.permissions import can_participate_in_trip, is_trip_member
@@ -77,9 +78,11 @@ def journal_entry_update(
 def journal_entry_publish(*, entry: JournalEntry) -> JournalEntry:
     """Idempotent: publishing a published entry changes nothing (nor its version)."""
     now = timezone.now()
-    JournalEntry.objects.filter(pk=entry.pk, status=EntryStatus.DRAFT).update(
+    published = JournalEntry.objects.filter(pk=entry.pk, status=EntryStatus.DRAFT).update(
         status=EntryStatus.PUBLISHED, published_at=now, updated_at=now
     )
+    if published:  # an UPDATE fires no post_save: announce it (journals.signals)
+        journal_entry_published.send(sender=JournalEntry, entry_id=entry.pk)
     return JournalEntry.objects.get(pk=entry.pk)
 
 

@@ -22,13 +22,11 @@ from channels.db import database_sync_to_async
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from realtime import rooms
-from realtime.protocol import Err, ProtocolError, Request
+from realtime.protocol import MESSAGE_ACK, Err, ProtocolError, Request
 
 if TYPE_CHECKING:
     from realtime.consumer import RealtimeConsumer
 
-# TODO(protocol): declare in realtime/protocol.py (server -> client, keys of the message).
-MESSAGE_ACK = "message_ack"
 
 
 @database_sync_to_async

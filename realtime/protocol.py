@@ -26,6 +26,7 @@ AUTHENTICATED = "authenticated"
 ROOM_JOINED = "room_joined"
 ROOM_LEFT = "room_left"
 PONG = "pong"
+MESSAGE_ACK = "message_ack"  # the direct reply to send_message: the stored message
 ERROR = "error"
 USER_JOINED = "user_joined"
 USER_LEFT = "user_left"
@@ -133,9 +134,10 @@ SERVER_MESSAGES: dict[str, frozenset[str]] = {
     ERROR: frozenset({"code", "message"}),
     USER_JOINED: frozenset({"roomId", "user"}),
     USER_LEFT: frozenset({"roomId", "user"}),
+    MESSAGE_ACK: frozenset({"id", "tripId", "author", "text", "clientMessageId", "createdAt"}),
 }
 # Room events carry these at the top level besides type/payload/timestamp.
-ROOM_EVENT_KEYS = frozenset({"type", "payload", "timestamp", "roomId", "eventId"})
+ROOM_EVENT_KEYS = frozenset({"type", "payload", "timestamp", "roomId", "eventId", "epoch"})
 
 
 @dataclass(frozen=True)

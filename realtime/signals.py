@@ -2,7 +2,9 @@
 
 - a user deactivated by staff: their connections close 4003;
 - a trip member removed, or a trip made private or deleted: members who lost access to
-  the trip's rooms are removed from them (`room_left`, reason `access_revoked`).
+  the trip's rooms are removed from them (`room_left`, reason `access_revoked`);
+- a collaborator removed from a journal entry: they leave that entry's room if the
+  entry is still a draft they can no longer see.
 
 No business logic: each receiver maps the change to a cluster command (realtime.control).
 """
@@ -50,7 +52,12 @@ def trip_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
     _on_commit(control.recheck_access, rooms=[f"trip_{instance.pk}"], room_types=["album", "journal"])
 
 
+def journal_collaborator_removed(sender: Any, instance: Any, **kwargs: Any) -> None:
+    _on_commit(control.recheck_access, user_id=instance.user_id, rooms=[f"journal_{instance.entry_id}"])
+
+
 def connect() -> None:
+    from journals.models import JournalCollaborator
     from trips.models import Trip, TripMember
 
     post_save.connect(user_saved, sender=get_user_model(), dispatch_uid="realtime.user_saved")
@@ -58,3 +65,8 @@ def connect() -> None:
     pre_save.connect(trip_before_save, sender=Trip, dispatch_uid="realtime.trip_before_save")
     post_save.connect(trip_saved, sender=Trip, dispatch_uid="realtime.trip_saved")
     post_delete.connect(trip_deleted, sender=Trip, dispatch_uid="realtime.trip_deleted")
+    post_delete.connect(
+        journal_collaborator_removed,
+        sender=JournalCollaborator,
+        dispatch_uid="realtime.journal_collaborator_removed",
+    )

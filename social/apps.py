@@ -5,4 +5,7 @@ class SocialConfig(AppConfig):
     name = "social"
 
     def ready(self) -> None:
-        from social import receivers  # noqa: F401  (connects the trip-member receivers)
+        from social import receivers, signals
+
+        receivers.connect()  # notifications for photo and journal comments and reactions
+        signals.connect()  # chat messages and notifications -> events (social.events)

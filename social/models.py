@@ -41,6 +41,9 @@ class NotificationKind(models.TextChoices):
     ACTIVITY_CREATED = "activity_created", "Activity created"
     RSVP = "rsvp", "RSVP to your activity"
     MENTION = "mention", "Mentioned in chat"
+    PHOTO_COMMENT = "photo_comment", "Comment on your photo"
+    PHOTO_REACTION = "photo_reaction", "Reaction to your photo"
+    JOURNAL_COMMENT = "journal_comment", "Comment on your journal entry"
 
 
 class Notification(models.Model):

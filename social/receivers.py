@@ -1,16 +1,23 @@
 """Reactions to trip changes that belong to social (style.md rule 9: trips never imports
-social). Being added to a trip, or a role change, notifies the member."""
+social). Being added to a trip, or a role change, notifies the member.
+
+The same direction for photos and journals: notifications are social's, so social listens
+to their model signals (photos and journals never import social). A comment or reaction
+on your photo, and a comment on your journal entry, notify you; your own do not, and
+neither does anything on a photo of a trip you may no longer see."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.db.models.signals import post_save, pre_save
 from django.dispatch import receiver
 
 from social.models import NotificationKind
 from social.services import notification_create
 from trips.models import TripMember
+from trips.permissions import can_view_trip
 
 
 @receiver(pre_save, sender=TripMember, dispatch_uid="social.trip_member_previous_role")
@@ -47,4 +54,100 @@ def notify_member(sender: type[TripMember], instance: TripMember, created: bool,
             kind=NotificationKind.TRIP_ROLE_CHANGED,
             message=f"Your role in {trip.title} is now {instance.role}.",
             data={**data, "previous_role": previous},
+        )
+
+
+def _photo_owner_to_notify(photo: Any, actor_id: int | None) -> Any:
+    """The uploader of `photo`, unless they are the actor or may no longer see the trip."""
+    owner = photo.uploaded_by
+    if owner is None or owner.pk == actor_id or not can_view_trip(owner, photo.album.trip):
+        return None
+    return owner
+
+
+def notify_photo_comment(
+    sender: type, instance: Any, created: bool, raw: bool = False, **kwargs: Any
+) -> None:
+    if not created or raw:
+        return
+    photo = instance.photo
+    owner = _photo_owner_to_notify(photo, instance.author_id)
+    if owner is None:
+        return
+    author = instance.author.username if instance.author else "Someone"
+    notification_create(
+        recipient=owner,
+        kind=NotificationKind.PHOTO_COMMENT,
+        message=f"{author} commented on your photo: {instance.text[:200]}",
+        data={
+            "trip_id": photo.album.trip_id,
+            "album_id": photo.album_id,
+            "photo_id": photo.pk,
+            "comment_id": instance.pk,
+            "author_id": instance.author_id,
+        },
+    )
+
+
+def notify_photo_reaction(
+    sender: type, instance: Any, created: bool, raw: bool = False, **kwargs: Any
+) -> None:
+    if not created or raw:
+        return
+    photo = instance.photo
+    owner = _photo_owner_to_notify(photo, instance.user_id)
+    if owner is None:
+        return
+    notification_create(
+        recipient=owner,
+        kind=NotificationKind.PHOTO_REACTION,
+        message=f"{instance.user.username} reacted {instance.emoji} to your photo.",
+        data={
+            "trip_id": photo.album.trip_id,
+            "album_id": photo.album_id,
+            "photo_id": photo.pk,
+            "user_id": instance.user_id,
+            "emoji": instance.emoji,
+        },
+    )
+
+
+def notify_journal_comment(
+    sender: type, instance: Any, created: bool, raw: bool = False, **kwargs: Any
+) -> None:
+    if not created or raw:
+        return
+    entry = instance.entry
+    if entry.author_id == instance.author_id:
+        return
+    author = instance.author.username if instance.author else "Someone"
+    notification_create(
+        recipient=entry.author,
+        kind=NotificationKind.JOURNAL_COMMENT,
+        message=f"{author} commented on {entry.title}: {instance.text[:200]}",
+        data={
+            "trip_id": entry.trip_id,
+            "entry_id": entry.pk,
+            "comment_id": instance.pk,
+            "author_id": instance.author_id,
+        },
+    )
+
+
+def connect() -> None:
+    """Connected from SocialConfig.ready(); each app only if it is installed."""
+    if apps.is_installed("photos"):
+        from photos.models import PhotoComment, PhotoReaction
+
+        post_save.connect(
+            notify_photo_comment, sender=PhotoComment, dispatch_uid="social.photo_comment_notify"
+        )
+        post_save.connect(
+            notify_photo_reaction, sender=PhotoReaction, dispatch_uid="social.photo_reaction_notify"
+        )
+    if apps.is_installed("journals"):
+        from journals.models import JournalComment
+
+        post_save.connect(
+            notify_journal_comment, sender=JournalComment, dispatch_uid="social.journal_comment_notify"
         )

@@ -29,6 +29,7 @@ from trips.models import (
     TripMember,
     Visibility,
 )
+from trips.signals import itinerary_positions_changed
 
 LAST_OWNER_MESSAGE = "A trip must keep at least one owner."
 
@@ -195,6 +196,8 @@ def _renumber(items: list[ItineraryItem]) -> None:
             item.position = index
             changed.append(item)
     ItineraryItem.objects.bulk_update(changed, ["position"])
+    if changed:  # bulk_update fires no post_save: tell the event layer (trips.signals)
+        itinerary_positions_changed.send(sender=ItineraryItem, items=changed)
 
 
 def _place(trip: Trip, item: ItineraryItem, position: int | None) -> None:

@@ -1,0 +1,91 @@
+"""Photo events (protocol.md section 6): each goes to its album's room and its trip's room
+(whoever may see the trip may see its albums: the two rooms admit the same people).
+
+    photo_uploaded   Photo representation            a photo was added
+    photo_commented  PhotoComment representation     a comment was added
+    photo_liked      PhotoReaction representation    a reaction was added
+    album_updated    Album representation + `action` created | updated | deleted; also
+                     after a photo is added or deleted (photoCount, cover changed)
+
+Removing a reaction and changing a caption have no event type in the catalogue yet; a
+photo's deletion shows as `album_updated`. Deleting an album or trip sends nothing for
+its cascaded photos (the album's own `deleted`, or realtime's access revocation, says it).
+"""
+
+from __future__ import annotations
+
+from photos.models import Album, Photo, PhotoComment, PhotoReaction
+from photos.serializers import (
+    AlbumSerializer,
+    PhotoCommentSerializer,
+    PhotoReactionSerializer,
+    PhotoSerializer,
+)
+from trips.events import CREATED, DELETED, UPDATED, Event, represent, send_on_commit, trip_room
+
+PHOTO_UPLOADED = "photo_uploaded"
+PHOTO_COMMENTED = "photo_commented"
+PHOTO_LIKED = "photo_liked"
+ALBUM_UPDATED = "album_updated"
+
+
+def album_room(album_id: int) -> str:
+    return f"album_{album_id}"
+
+
+def _rooms(album: Album) -> tuple[str, ...]:
+    return (album_room(album.pk), trip_room(album.trip_id))
+
+
+def _album_event(album: Album, action: str) -> Event:
+    return Event(ALBUM_UPDATED, _rooms(album), {**represent(AlbumSerializer, album), "action": action})
+
+
+def album_saved(album_id: int, *, created: bool) -> None:
+    def build() -> list[Event]:
+        album = Album.objects.select_related("created_by").filter(pk=album_id).first()
+        return [] if album is None else [_album_event(album, CREATED if created else UPDATED)]
+
+    send_on_commit((ALBUM_UPDATED, album_id), build)
+
+
+def album_deleted(album: Album) -> None:
+    event = _album_event(album, DELETED)  # as it was (its photos are gone: photoCount 0)
+    send_on_commit((ALBUM_UPDATED, album.pk), lambda: [event], final=True)
+
+
+def photo_uploaded(photo_id: int, album_id: int) -> None:
+    def build() -> list[Event]:
+        photo = Photo.objects.select_related("album", "uploaded_by").filter(pk=photo_id).first()
+        if photo is None:
+            return []
+        return [Event(PHOTO_UPLOADED, _rooms(photo.album), represent(PhotoSerializer, photo))]
+
+    send_on_commit((PHOTO_UPLOADED, photo_id), build)
+    album_saved(album_id, created=False)
+
+
+def photo_deleted(album_id: int) -> None:
+    album_saved(album_id, created=False)
+
+
+def photo_commented(comment_id: int) -> None:
+    def build() -> list[Event]:
+        comment = PhotoComment.objects.select_related("author", "photo__album").filter(pk=comment_id).first()
+        if comment is None:
+            return []
+        payload = represent(PhotoCommentSerializer, comment)
+        return [Event(PHOTO_COMMENTED, _rooms(comment.photo.album), payload)]
+
+    send_on_commit((PHOTO_COMMENTED, comment_id), build)
+
+
+def photo_liked(reaction_id: int) -> None:
+    def build() -> list[Event]:
+        reaction = PhotoReaction.objects.select_related("user", "photo__album").filter(pk=reaction_id).first()
+        if reaction is None:
+            return []
+        payload = represent(PhotoReactionSerializer, reaction)
+        return [Event(PHOTO_LIKED, _rooms(reaction.photo.album), payload)]
+
+    send_on_commit((PHOTO_LIKED, reaction_id), build)

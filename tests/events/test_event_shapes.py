@@ -1,0 +1,67 @@
+"""The event catalogue (trava.events_catalogue) against protocol.md section 6 and the
+live OpenAPI schema. Every event a test in this package receives is validated against
+its declared schema by `conftest.event()`; this checks the declarations themselves, and
+that the check is not vacuous."""
+
+from __future__ import annotations
+
+import importlib
+
+import jsonschema
+import pytest
+from djangorestframework_camel_case.util import camelize
+
+from tests.events.conftest import components, validate
+from trava.events_catalogue import EVENTS, MESSAGE_ACK
+
+PROTOCOL_SECTION_6 = {
+    "trip_updated", "itinerary_modified", "expense_added", "budget_updated",
+    "photo_uploaded", "photo_commented", "photo_liked", "album_updated",
+    "message_sent", "notification", "user_joined", "user_left",
+    "journal_entry_created", "journal_entry_updated", "journal_entry_published", "journal_comment",
+}  # fmt: skip
+
+
+def test_catalogue_declares_exactly_the_sixteen_event_types() -> None:
+    assert set(EVENTS) == PROTOCOL_SECTION_6
+
+
+def test_every_event_type_the_apps_send_is_declared() -> None:
+    sent = set()
+    for module in ("trips.events", "social.events", "photos.events", "journals.events"):
+        events = importlib.import_module(module)
+        sent |= {
+            value for name, value in vars(events).items() if name.isupper() and value in PROTOCOL_SECTION_6
+        }
+    assert sent == PROTOCOL_SECTION_6 - {"user_joined", "user_left"}  # presence: realtime's
+
+
+@pytest.mark.parametrize("spec", [*EVENTS.values(), MESSAGE_ACK], ids=[*EVENTS, "message_ack"])
+def test_declared_serializer_is_the_component_in_the_live_schema(server, spec) -> None:  # type: ignore[no-untyped-def]
+    if spec.serializer is None:
+        return
+    module, name = spec.serializer.rsplit(".", 1)
+    serializer = getattr(importlib.import_module(module), name)()
+    component = components()[spec.component]
+    assert set(component["properties"]) == set(camelize({field: 1 for field in serializer.fields}))
+
+
+def test_the_payload_check_rejects_a_wrong_shape(server) -> None:
+    trip = EVENTS["trip_updated"]
+    good = {
+        "id": 1, "title": "T", "description": "", "destination": "D", "startDate": "2026-05-01",
+        "endDate": "2026-05-02", "visibility": "private", "currency": "EUR", "budgetTotal": None,
+        "createdBy": None, "createdAt": "2026-05-01T00:00:00Z", "updatedAt": "2026-05-01T00:00:00Z",
+    }  # fmt: skip
+    validate(trip, good)
+    for bad in (
+        {**good, "budgetTotal": 12.5},  # money is a decimal string, never a float
+        {**good, "extra": 1},  # no undeclared keys
+        {k: v for k, v in good.items() if k != "title"},  # every declared key
+        {**good, "visibility": "secret"},  # enums
+    ):
+        with pytest.raises(jsonschema.ValidationError):
+            validate(trip, bad)
+    item = EVENTS["itinerary_modified"]
+    with pytest.raises(jsonschema.ValidationError):
+        validate(item, {"action": "created"})  # the representation is required besides action

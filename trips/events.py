@@ -1,0 +1,213 @@
+"""Trip events (protocol.md section 6) and the one way every app sends an event.
+
+An `Event` is a type, the rooms it goes to and its payload: the REST representation of
+the resource, built with the same output serializer as the REST view and camelCased the
+same way (`trava.api.camel.camelize`), so the two cannot disagree.
+
+`send_on_commit(key, build)` is how each app's signals.py hands an event over. The payload
+is built when the transaction commits, not when the model signal fires, because several
+writes of one service land after the first signal (an expense's shares are bulk-created
+after the expense's post_save; an itinerary item is re-positioned after its save), and
+the event must carry the state the transaction committed. A deletion's payload is built
+at once (`final=True`): after the commit there is nothing left to read. Then every event
+goes through `realtime.broadcast.broadcast` (eventId, history, never raises).
+
+Within one transaction, a second `send_on_commit` with the same key is merged into the
+pending one (the pending build reads the final state anyway), and a deletion replaces
+it: a create-then-reposition sends one `created`, an edit-then-delete one `deleted`.
+
+Routing (the most specific room and the trip room):
+    trip_updated, itinerary_modified, expense_added, budget_updated -> trip_<tripId>
+Expense changes: `expense_added` when an expense is created; every expense create, change
+or delete, and every change of the trip's budget total or currency, is followed by
+`budget_updated` (the `GET /api/trips/<id>/budget/` representation).
+A trip's own deletion sends no event: realtime removes its members from the trip's rooms
+(`room_left`, reason `access_revoked`); its cascaded children send nothing either.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import transaction
+from django.db.models import QuerySet
+
+from trava.api.camel import camelize
+from trips.budget import budget_summary
+from trips.models import Expense, ItineraryItem, Trip
+from trips.serializers import (
+    BudgetSummarySerializer,
+    ExpenseSerializer,
+    ItineraryItemSerializer,
+    TripSerializer,
+)
+
+logger = logging.getLogger(__name__)
+
+TRIP_UPDATED = "trip_updated"
+ITINERARY_MODIFIED = "itinerary_modified"
+EXPENSE_ADDED = "expense_added"
+BUDGET_UPDATED = "budget_updated"
+
+CREATED, UPDATED, DELETED = "created", "updated", "deleted"
+
+
+@dataclass(frozen=True)
+class Event:
+    type: str
+    rooms: tuple[str, ...]
+    payload: dict[str, Any]
+
+
+Build = Callable[[], Iterable[Event]]
+
+
+def trip_room(trip_id: int) -> str:
+    return f"trip_{trip_id}"
+
+
+def user_room(user_id: int) -> str:
+    return f"user_{user_id}"
+
+
+def represent(serializer_class: type, instance: Any) -> dict[str, Any]:
+    """The REST JSON of `instance` (camelCase keys; decimals as strings, as DRF renders)."""
+    return camelize(serializer_class(instance).data)
+
+
+# --- Sending --------------------------------------------------------------------------------
+class _Pending:
+    """One queued event build, registered with `transaction.on_commit`."""
+
+    def __init__(self, key: Hashable, build: Build, savepoints: frozenset[str]) -> None:
+        self.key = key
+        self.build = build
+        self.savepoints = savepoints
+        self.__qualname__ = f"send_on_commit({key!r})"  # what Django logs if a hook fails
+
+    def __call__(self) -> None:
+        from realtime.broadcast import broadcast
+
+        try:
+            events = list(self.build())
+        except Exception:  # a payload that cannot be built must not fail the other hooks
+            logger.exception("building the event %r failed", self.key)
+            return
+        for event in events:
+            for room in event.rooms:
+                broadcast(room, event.type, event.payload)
+
+
+def _pending_by_key(connection: Any) -> dict[Hashable, list[_Pending]]:
+    """The pending builds of the current transaction, by key. Django keeps the pending
+    hooks as a list of (savepoint ids, func, robust) and replaces that list whenever it
+    drops hooks (commit, rollback, savepoint rollback), so the index is valid exactly as
+    long as the list it was built for is the connection's list."""
+    hooks = connection.run_on_commit
+    index = getattr(connection, "_trava_pending_events", None)
+    if index is None or index[0] is not hooks:
+        by_key: dict[Hashable, list[_Pending]] = {}
+        for _sids, func, _robust in hooks:
+            if isinstance(func, _Pending):
+                by_key.setdefault(func.key, []).append(func)
+        index = connection._trava_pending_events = (hooks, by_key)
+    return index[1]
+
+
+def send_on_commit(key: Hashable, build: Build, *, final: bool = False, using: str | None = None) -> None:
+    """Broadcast the events `build()` returns once the current transaction commits
+    (nothing if it rolls back); outside a transaction, at once."""
+    connection = transaction.get_connection(using)
+    if not connection.in_atomic_block:
+        _Pending(key, build, frozenset())()
+        return
+    savepoints = frozenset(connection.savepoint_ids)
+    pending = _pending_by_key(connection)
+    # A pending build is reused only if it survives whenever this one would (its
+    # savepoints are a subset of ours); a deletion replaces a pending build only at the
+    # same level, so a delete rolled back with its savepoint cannot stick.
+    for func in pending.get(key, ()):
+        if func.savepoints <= savepoints:
+            if not final:
+                return
+            if func.savepoints == savepoints:
+                func.build = build
+                return
+    func = _Pending(key, build, savepoints)
+    transaction.on_commit(func, using=using, robust=True)
+    pending.setdefault(key, []).append(func)
+
+
+def deleted_by_cascade(origin: Any, *parents: type) -> bool:
+    """True when a post_delete comes from deleting one of `parents` (a cascade): its
+    `origin` is the instance or queryset whose delete() started it."""
+    model = origin.model if isinstance(origin, QuerySet) else type(origin)
+    return any(issubclass(model, parent) for parent in parents)
+
+
+# --- Trip events ----------------------------------------------------------------------------
+def _budget(trip_id: int) -> list[Event]:
+    trip = Trip.objects.filter(pk=trip_id).first()
+    if trip is None:
+        return []
+    payload = camelize(BudgetSummarySerializer(budget_summary(trip)).data)
+    return [Event(BUDGET_UPDATED, (trip_room(trip_id),), payload)]
+
+
+def budget_updated(trip_id: int) -> None:
+    send_on_commit((BUDGET_UPDATED, trip_id), lambda: _budget(trip_id))
+
+
+def trip_updated(trip_id: int, *, budget_changed: bool) -> None:
+    def build() -> list[Event]:
+        trip = Trip.objects.select_related("created_by").filter(pk=trip_id).first()
+        if trip is None:
+            return []
+        return [Event(TRIP_UPDATED, (trip_room(trip_id),), represent(TripSerializer, trip))]
+
+    send_on_commit((TRIP_UPDATED, trip_id), build)
+    if budget_changed:
+        budget_updated(trip_id)
+
+
+def _item_event(item: ItineraryItem, action: str) -> Event:
+    payload = {**represent(ItineraryItemSerializer, item), "action": action}
+    return Event(ITINERARY_MODIFIED, (trip_room(item.trip_id),), payload)
+
+
+def itinerary_item_saved(item_id: int, trip_id: int, *, created: bool) -> None:
+    def build() -> list[Event]:
+        item = ItineraryItem.objects.select_related("created_by").filter(pk=item_id).first()
+        return [] if item is None else [_item_event(item, CREATED if created else UPDATED)]
+
+    send_on_commit((ITINERARY_MODIFIED, item_id), build)
+
+
+def itinerary_item_deleted(item: ItineraryItem) -> None:
+    event = _item_event(item, DELETED)  # the representation as it was
+    send_on_commit((ITINERARY_MODIFIED, item.pk), lambda: [event], final=True)
+
+
+def expense_saved(expense_id: int, trip_id: int, *, created: bool) -> None:
+    if created:
+
+        def build() -> list[Event]:
+            expense = (
+                Expense.objects.select_related("trip", "created_by")
+                .prefetch_related("shares")
+                .filter(pk=expense_id)
+                .first()
+            )
+            if expense is None:
+                return []
+            return [Event(EXPENSE_ADDED, (trip_room(trip_id),), represent(ExpenseSerializer, expense))]
+
+        send_on_commit((EXPENSE_ADDED, expense_id), build)
+    budget_updated(trip_id)
+
+
+def expense_deleted(trip_id: int) -> None:
+    budget_updated(trip_id)

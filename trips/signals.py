@@ -1,0 +1,78 @@
+"""Trip model changes -> trip events (trips.events). No business logic here: each receiver
+maps one change to one call of trips.events, which sends on commit.
+
+`itinerary_positions_changed` is sent by trips.services when it renumbers items with a
+bulk update (which fires no post_save): a reorder, and the items an insert, move or
+delete shifted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models.signals import post_delete, post_save, pre_save
+from django.dispatch import Signal
+
+from trips import events
+from trips.models import Expense, ItineraryItem, Trip
+
+# sender=ItineraryItem, items=[ItineraryItem, ...] (those whose position changed)
+itinerary_positions_changed = Signal()
+
+
+def trip_before_save(sender: type[Trip], instance: Trip, raw: bool = False, **kwargs: Any) -> None:
+    if raw or not instance.pk:
+        return
+    instance._events_previous_budget = (
+        Trip.objects.filter(pk=instance.pk).values_list("budget_total", "currency").first()
+    )
+
+
+def trip_saved(sender: type[Trip], instance: Trip, created: bool, raw: bool = False, **kwargs: Any) -> None:
+    if raw or created:  # a new trip's room has no members yet
+        return
+    previous = getattr(instance, "_events_previous_budget", None)
+    events.trip_updated(instance.pk, budget_changed=previous != (instance.budget_total, instance.currency))
+
+
+def itinerary_item_saved(
+    sender: type[ItineraryItem], instance: ItineraryItem, created: bool, raw: bool = False, **kwargs: Any
+) -> None:
+    if not raw:
+        events.itinerary_item_saved(instance.pk, instance.trip_id, created=created)
+
+
+def itinerary_item_deleted(sender: type[ItineraryItem], instance: ItineraryItem, **kwargs: Any) -> None:
+    if not events.deleted_by_cascade(kwargs.get("origin"), Trip):
+        events.itinerary_item_deleted(instance)
+
+
+def itinerary_items_moved(sender: type[ItineraryItem], items: list[ItineraryItem], **kwargs: Any) -> None:
+    for item in items:
+        events.itinerary_item_saved(item.pk, item.trip_id, created=False)
+
+
+def expense_saved(
+    sender: type[Expense], instance: Expense, created: bool, raw: bool = False, **kwargs: Any
+) -> None:
+    if not raw:
+        events.expense_saved(instance.pk, instance.trip_id, created=created)
+
+
+def expense_deleted(sender: type[Expense], instance: Expense, **kwargs: Any) -> None:
+    if not events.deleted_by_cascade(kwargs.get("origin"), Trip):
+        events.expense_deleted(instance.trip_id)
+
+
+def connect() -> None:
+    pre_save.connect(trip_before_save, sender=Trip, dispatch_uid="trips.events.trip_before_save")
+    post_save.connect(trip_saved, sender=Trip, dispatch_uid="trips.events.trip_saved")
+    post_save.connect(itinerary_item_saved, sender=ItineraryItem, dispatch_uid="trips.events.item_saved")
+    post_delete.connect(
+        itinerary_item_deleted, sender=ItineraryItem, dispatch_uid="trips.events.item_deleted"
+    )
+    itinerary_positions_changed.connect(
+        itinerary_items_moved, sender=ItineraryItem, dispatch_uid="trips.events.items_moved"
+    )
+    post_save.connect(expense_saved, sender=Expense, dispatch_uid="trips.events.expense_saved")
+    post_delete.connect(expense_deleted, sender=Expense, dispatch_uid="trips.events.expense_deleted")
