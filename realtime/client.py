@@ -109,6 +109,10 @@ def close_policy(
     return ClosePolicy("reconnect", backoff_delay(attempt, timing, rand))
 
 
+#: Join errors after which retrying the same room cannot succeed.
+PERMANENT_JOIN_ERRORS = frozenset({"room_access_denied", "invalid_room", "too_many_rooms"})
+
+
 class TravaError(Exception):
     """An error the server answered (`code` is the protocol's error code)."""
 
@@ -643,8 +647,12 @@ class TravaClient:
                 room if room is not None else self._cursors.setdefault(room_id, _Cursor())
             )
             epoch = message.get("epoch")
-            if epoch is not None and cursor.epoch is not None and epoch != cursor.epoch:
-                cursor.epoch, cursor.last_event_id = epoch, None
+            # Every room event carries its epoch: a new one (Redis lost the history, ids
+            # restarted at 1) resets the cursor; a cursor without one (the personal room) adopts it.
+            if epoch is not None and epoch != cursor.epoch:
+                if cursor.epoch is not None:
+                    cursor.last_event_id = None
+                cursor.epoch = epoch
             if cursor.last_event_id is not None and event_id <= cursor.last_event_id:
                 return False
             cursor.last_event_id = event_id
@@ -668,9 +676,21 @@ class TravaClient:
             if outgoing is not None and not outgoing.future.done():
                 outgoing.future.set_exception(error)
         elif kind == "join":
-            # Refused (access denied, invalid id): drop the room so it is not retried forever.
-            self.rooms.pop(target.room_id, None)
-            target._settle(error)
+            if error.code in PERMANENT_JOIN_ERRORS:
+                # Access denied, an invalid id, too many rooms: retrying cannot help.
+                self.rooms.pop(target.room_id, None)
+                target._settle(error)
+            elif self.rooms.get(target.room_id) is target:
+                # Transient (rate_limited, internal_error, ...): join again shortly on this
+                # connection; a reconnect re-joins it anyway.
+                delay = max(payload.get("retryAfterMs") or 0, 1000) / 1000
+                asyncio.get_running_loop().call_later(delay, self._retry_join, target)
+
+    def _retry_join(self, room: Room) -> None:
+        if self.state == "open" and self.rooms.get(room.room_id) is room:
+            task = asyncio.ensure_future(self._send_join(room))
+            self._side_tasks.add(task)
+            task.add_done_callback(self._side_tasks.discard)
 
     # --- chat --------------------------------------------------------------------------
 

@@ -44,6 +44,7 @@ class FakeTravaServer:
         self.history = history
         self.rooms: dict[str, FakeRoom] = {}
         self.denied: set[str] = set()
+        self.join_errors: list[str] = []  # answer the next join_room requests with these codes
         self.connections: set[FakeConnection] = set()
         self.received: list[dict[str, Any]] = []  # every client message, in order
         self.messages: dict[str, dict[str, Any]] = {}  # clientMessageId -> the stored message_sent event
@@ -172,6 +173,9 @@ class FakeTravaServer:
 
     async def _join(self, conn: FakeConnection, payload: dict[str, Any], request: dict[str, Any]) -> None:
         room_id = payload.get("roomId", "")
+        if self.join_errors:
+            await self._error(conn, self.join_errors.pop(0), request)
+            return
         if room_id in self.denied:
             await self._error(conn, "room_access_denied", request)
             return

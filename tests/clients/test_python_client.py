@@ -280,6 +280,15 @@ async def test_refused_join_raises_and_drops_the_room(server: FakeTravaServer) -
         assert "trip_9" not in client.rooms
 
 
+async def test_transient_join_error_keeps_the_room_and_joins_again(server: FakeTravaServer) -> None:
+    server.join_errors.append("internal_error")
+    async with make_client(server) as client:
+        room = await client.join("trip_3", timeout=5)
+        assert client.rooms["trip_3"] is room
+        joins = [m for m in server.received if m["type"] == "join_room"]
+        assert len(joins) == 2, "refused once, then joined again on the same connection"
+
+
 async def test_heartbeat_detects_a_dead_connection_and_reconnects(server: FakeTravaServer) -> None:
     timing = Timing(base_delay=0.01, max_delay=0.02, ping_interval=0.05, pong_timeout=0.05)
     async with make_client(server, timing=timing) as client:

@@ -366,6 +366,22 @@ describe("rooms and resume", () => {
     assert.equal(t.client.rooms.has("trip_9"), false);
   });
 
+  test("a transient join error keeps the room and joins it again after retryAfterMs", async () => {
+    const t = setup();
+    const ws = await authenticate(t);
+    const room = t.client.join("trip_9");
+    const first = ws.sentOf("join_room")[0].id;
+    ws.receive({ type: "error", payload: { code: "rate_limited", message: "slow down", retryAfterMs: 1500, replyTo: first } });
+    assert.equal(t.client.rooms.get("trip_9"), room);
+    assert.equal(ws.sentOf("join_room").length, 1);
+    await t.clock.tick(1499);
+    assert.equal(ws.sentOf("join_room").length, 1);
+    await t.clock.tick(1);
+    assert.equal(ws.sentOf("join_room").length, 2);
+    ws.receive(joined("trip_9"));
+    await room.ready();
+  });
+
   test("leave() sends leave_room and the room is not re-joined", async () => {
     const t = setup();
     const ws = await authenticate(t);

@@ -26,6 +26,9 @@ export const CloseCode = Object.freeze({
 });
 
 /** Default timings, all in milliseconds. */
+/** Join errors after which retrying the same room cannot succeed. */
+const PERMANENT_JOIN_ERRORS = new Set(["room_access_denied", "invalid_room", "too_many_rooms"]);
+
 export const DEFAULTS = Object.freeze({
   baseDelay: 500, // first reconnect waits random(0, 500)
   maxDelay: 20_000, // the backoff cap
@@ -534,9 +537,11 @@ export class TravaClient extends Emitter {
     const room = roomId != null ? this.rooms.get(roomId) : undefined;
     if (roomId != null && typeof message.eventId === "number") {
       const cursor = room ?? this.#cursor(roomId);
-      if (message.epoch != null && cursor.epoch != null && message.epoch !== cursor.epoch) {
+      // Every room event carries its epoch: a new one (Redis lost the history, ids
+      // restarted at 1) resets the cursor; a cursor without one (the personal room) adopts it.
+      if (message.epoch != null && message.epoch !== cursor.epoch) {
+        if (cursor.epoch != null) cursor.lastEventId = null;
         cursor.epoch = message.epoch;
-        cursor.lastEventId = null;
       }
       if (cursor.lastEventId != null && message.eventId <= cursor.lastEventId) return false;
       cursor.lastEventId = message.eventId;
@@ -581,10 +586,20 @@ export class TravaClient extends Emitter {
         this.#outbox.get(request.cmid)?.reject(error);
         this.#outbox.delete(request.cmid);
       } else if (request.kind === "join") {
-        // Access denied (or an invalid id): the room is dropped, so it is not retried forever.
-        this.rooms.delete(request.room.id);
-        request.room._settle(error);
-        request.room.emit("error", payload);
+        const room = request.room;
+        if (PERMANENT_JOIN_ERRORS.has(payload.code)) {
+          // Access denied, an invalid id, too many rooms: retrying cannot help, drop the room.
+          this.rooms.delete(room.id);
+          room._settle(error);
+        } else if (this.rooms.get(room.id) === room) {
+          // Transient (rate_limited, internal_error, ...): keep the room and join it again
+          // shortly on this connection; a reconnect re-joins it anyway.
+          const delay = Math.max(payload.retryAfterMs ?? 0, this.#opts.quickDelay ?? 1000);
+          this.#opts.setTimeout(() => {
+            if (this.state === "open" && this.rooms.get(room.id) === room) this.#sendJoin(room);
+          }, delay);
+        }
+        room.emit("error", payload);
       }
     }
     this.emit("error", payload, message);
