@@ -14,6 +14,9 @@ from collections.abc import AsyncIterator
 
 import redis.asyncio as aioredis
 from django.conf import settings
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 _long_lived: dict[asyncio.AbstractEventLoop, aioredis.Redis] = {}
 
@@ -35,6 +38,9 @@ def _make() -> aioredis.Redis:
         socket_timeout=5,
         socket_connect_timeout=5,
         health_check_interval=15,
+        # After a Redis restart every pooled connection is dead: retry its first command
+        # on a fresh connection instead of failing it (redis-py retries nothing by default).
+        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2, (RedisConnectionError,)),
         decode_responses=True,
     )
     return aioredis.Redis(connection_pool=pool)

@@ -174,6 +174,10 @@ CHANNEL_LAYER_EXPIRY = env_int("CHANNEL_LAYER_EXPIRY", 30)
 CHANNEL_LAYER_GROUP_EXPIRY = env_int("CHANNEL_LAYER_GROUP_EXPIRY", 300)
 
 if REDIS_URL:
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ExponentialBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -187,6 +191,11 @@ if REDIS_URL:
                         "socket_timeout": 30,
                         "socket_connect_timeout": 5,
                         "max_connections": 2000,
+                        # redis-py retries nothing by default: after a Redis restart each
+                        # pooled connection would fail its first command ("Connection
+                        # closed by server") and drop that event. Retry a broken
+                        # connection on a fresh one (not timeouts: they are real failures).
+                        "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 2, (RedisConnectionError,)),
                     }
                 ],
                 "prefix": f"{REDIS_PREFIX}:asgi",

@@ -11,6 +11,17 @@ def new_epoch() -> str:
     return uuid.uuid4().hex[:12]
 
 
+def event_text(head: str, event_id: int, epoch: str, tail: str) -> str:
+    """The frame of a room event: `head` + eventId + the room's epoch + `tail`.
+
+    Every room event carries its `epoch` at the top level (issue 9's Redis-restart drill):
+    after Redis lost its data, ids restart at 1 in a new epoch, and a client that stayed
+    connected would otherwise drop the new epoch's first events as duplicates of ids it
+    already saw. Both clients reset their cursor when a live event's epoch differs.
+    Keep in step with the Lua of history/redis.py, which builds the same text."""
+    return f'{head}{event_id},"epoch":"{epoch}"{tail}'
+
+
 @dataclass
 class Replay:
     epoch: str

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from realtime.history.base import Appended, History, Replay, decide, new_epoch
+from realtime.history.base import Appended, History, Replay, decide, event_text, new_epoch
 
 
 @dataclass
@@ -33,7 +33,7 @@ class MemoryHistory(History):
         room = self._room(room_id)
         room.head += 1
         room.last_ms = int(time.time() * 1000)
-        text = f"{head}{room.head}{tail}"
+        text = event_text(head, room.head, room.epoch, tail)
         room.events.append((room.head, room.last_ms, text))
         return Appended(room.epoch, room.head, text)
 

@@ -13,7 +13,7 @@ import time
 from django.conf import settings
 
 from realtime import redisconn
-from realtime.history.base import Appended, History, Replay, decide, new_epoch
+from realtime.history.base import Appended, History, Replay, decide, event_text, new_epoch
 
 # KEYS: seq, stream, epoch. ARGV: head, tail, new epoch, maxlen, stream ttl ms, meta ttl ms.
 _APPEND = """
@@ -24,7 +24,9 @@ if not epoch then
   redis.call('DEL', KEYS[1], KEYS[2])
 end
 local id = redis.call('INCR', KEYS[1])
-redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[4], '*', 'id', id, 'text', ARGV[1] .. id .. ARGV[2])
+-- The same text as history.base.event_text: head, id, the epoch, tail.
+local text = ARGV[1] .. id .. ',"epoch":"' .. epoch .. '"' .. ARGV[2]
+redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[4], '*', 'id', id, 'text', text)
 redis.call('PEXPIRE', KEYS[2], ARGV[5])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 redis.call('PEXPIRE', KEYS[3], ARGV[6])
@@ -60,7 +62,7 @@ class RedisHistory(History):
                 _APPEND, 3, *_keys(room_id), head, tail, new_epoch(),
                 max(settings.HISTORY_MAX_EVENTS, 1), stream_ttl, META_TTL_MS,
             )  # fmt: skip
-        return Appended(epoch, int(event_id), f"{head}{event_id}{tail}")
+        return Appended(epoch, int(event_id), event_text(head, int(event_id), epoch, tail))
 
     async def replay(self, room_id: str, since: int | None, epoch: str | None) -> Replay:
         oldest = ""

@@ -1,5 +1,10 @@
+import logging
+
+import redis
 from django.conf import settings
 from rest_framework.throttling import SimpleRateThrottle
+
+logger = logging.getLogger("trava.throttle")
 
 
 class _AddressThrottle(SimpleRateThrottle):
@@ -14,6 +19,17 @@ class _AddressThrottle(SimpleRateThrottle):
 
     def get_cache_key(self, request, view) -> str:  # type: ignore[no-untyped-def]
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+    def allow_request(self, request, view) -> bool:  # type: ignore[no-untyped-def]
+        # Fail open while the cache (Redis) is unreachable: sign-in must keep working
+        # through a Redis restart (issue 9's drill), and a throttle that cannot count
+        # must not turn every request into a 500. Brute force stays bounded by the
+        # password hasher; the outage is logged.
+        try:
+            return super().allow_request(request, view)
+        except (redis.RedisError, OSError) as exc:
+            logger.warning("throttle %s not applied: cache unavailable (%s)", self.scope, exc)
+            return True
 
 
 class LoginThrottle(_AddressThrottle):
