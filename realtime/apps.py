@@ -5,6 +5,7 @@ class RealtimeConfig(AppConfig):
     name = "realtime"
 
     def ready(self) -> None:
-        from realtime import signals
+        from realtime import records, signals
 
         signals.connect()
+        records.connect()

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -26,7 +27,7 @@ from django.db import transaction
 
 from realtime import protocol, rooms
 from realtime.history import get_history
-from realtime.stats import STATS
+from realtime.stats import STATS, observe_send
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ def _frame_parts(room_id: str, type_: str, payload: dict[str, Any]) -> tuple[str
 
 async def abroadcast(room_id: str, type_: str, payload: dict[str, Any]) -> int | None:
     """Send a room event; its eventId, or None if it could not be sent (logged, counted)."""
+    started = time.perf_counter()
     try:
         head, tail = _frame_parts(room_id, type_, payload)
         appended = await get_history().append(room_id, head, tail)
@@ -50,6 +52,7 @@ async def abroadcast(room_id: str, type_: str, payload: dict[str, Any]) -> int |
         logger.exception("broadcast of %s to %s failed", type_, room_id)
         return None
     STATS.counters["broadcasts"] += 1
+    observe_send(time.perf_counter() - started)
     return appended.event_id
 
 

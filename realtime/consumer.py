@@ -21,11 +21,11 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from realtime import protocol
+from realtime import protocol, records
 from realtime.hub import Hub
 from realtime.limits import FloodDetector, TokenBucket
 from realtime.protocol import Close, Err, ProtocolError
-from realtime.stats import STATS
+from realtime.stats import DROPPED, STATS, inbound_label, outbound_type, ws_event
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +53,9 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.closed = False
         self.cleaned = False
         self.registered = False
+        self.admitted = False
+        self.close_code: int | None = None  # sent by us, else received from the client
+        self.rooms_joined = 0
         self.last_seen = time.monotonic()
         self.connected_at_ms = protocol.now_ms()
         self.last_activity_ms = self.connected_at_ms
@@ -90,6 +93,8 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             await self.on_connect()
         elif kind == "websocket.disconnect":
             self.closed = True
+            if self.close_code is None:
+                self.close_code = message.get("code")
             raise StopConsumer
 
     # --- connect --------------------------------------------------------------------------
@@ -115,6 +120,8 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             self.closed = True  # never admitted: nothing to clean up in the hub
             await self.close(Close.SERVICE_RESTART if self.hub.draining else Close.TRY_AGAIN_LATER)
             return
+        self.admitted = True
+        ws_event("connect", self, remote=(self.scope.get("client") or [None])[0])
         if token:
             try:
                 await handlers.authenticate(self, token, reply_to=None)
@@ -131,10 +138,12 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
 
     async def _auth_timeout(self) -> None:
         if self.user is None:
+            ws_event("auth_failure", self, reason=Err.AUTH_TIMEOUT)
             await self.close_with(Close.AUTH_FAILED, Err.AUTH_TIMEOUT, "No authentication in time.")
 
     async def _token_expired(self) -> None:
         if protocol.now_ms() >= self.expires_at_ms - 50:
+            ws_event("auth_failure", self, reason=Err.TOKEN_EXPIRED)
             await self.close_with(Close.AUTH_FAILED, Err.TOKEN_EXPIRED, "The access token expired.")
 
     def set_expiry(self, expires_at_ms: int) -> None:
@@ -165,15 +174,23 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         STATS.counters["messagesIn"] += 1
         wait_ms = self.bucket.take()
         if wait_ms:
+            STATS.messages_in[DROPPED] += 1
             if self.flood.strike():
+                ws_event("rate_limit", self, code=Close.FLOOD)
                 await self.close_with(Close.FLOOD)
                 return
+            ws_event("rate_limit", self, retry_after_ms=wait_ms)
             await self.send_error(Err.RATE_LIMITED, "Too many messages.", None, retryAfterMs=wait_ms)
             return
         request_id = None
         try:
-            request = protocol.parse_envelope(text, data)
+            try:
+                request = protocol.parse_envelope(text, data)
+            except ProtocolError:
+                STATS.messages_in[inbound_label(None)] += 1
+                raise
             request_id = request.id
+            STATS.messages_in[inbound_label(request.type)] += 1
             await handlers.handle(self, request)
         except ProtocolError as exc:
             await self.send_error(exc.code, exc.message, exc.reply_to or request_id, **exc.extra)
@@ -189,6 +206,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.messages_out += 1
         self.dirty = True
         STATS.counters["messagesOut"] += 1
+        STATS.messages_out[outbound_type(text)] += 1
         try:
             await self.base_send({"type": "websocket.send", "text": text})
         except Exception:  # the socket went away under us; disconnect follows
@@ -223,6 +241,8 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         if self.closed:
             return
         self.closed = True
+        if self.close_code is None:
+            self.close_code = code
         try:
             await self.close(code)
         except Exception:
@@ -259,6 +279,10 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
                 await hub.announce_left(await hub.registry.remove_client(self.client_id))
         except Exception:
             logger.exception("client %s: cleanup failed (the registry sweep will finish it)", self.client_id)
+        if self.admitted:
+            STATS.closes[self.close_code or 0] += 1
+            ws_event("close", self, code=self.close_code)
+            records.record_session(self)
 
     async def revoke(self, room_id: str) -> None:
         """The user lost access to a room: remove this connection from it and tell it."""

@@ -16,6 +16,7 @@ from realtime import protocol, rooms
 from realtime.auth import AuthFailed, authenticate_token
 from realtime.broadcast import abroadcast
 from realtime.protocol import Close, Err, ProtocolError, Request
+from realtime.stats import ws_event
 
 if TYPE_CHECKING:
     from realtime.consumer import RealtimeConsumer
@@ -47,6 +48,7 @@ async def authenticate(session: RealtimeConsumer, token: str, reply_to: str | No
     try:
         identity = await authenticate_token(token)
     except AuthFailed as exc:
+        ws_event("auth_failure", session, reason=str(exc)[:200], inactive=exc.inactive)
         if session.user is not None and exc.inactive:
             await session.close_with(Close.FORBIDDEN)  # deactivated while connected
         else:
@@ -64,10 +66,12 @@ async def authenticate(session: RealtimeConsumer, token: str, reply_to: str | No
             session.user = session.user_id = None  # not signed in after all (registry down)
             raise
         if not added:
+            ws_event("denial", session, reason="too_many_connections", denied_user_id=user.pk)
             session.user = session.user_id = None
             await session.close_with(Close.TOO_MANY_CONNECTIONS)
             return
         session.registered_in_cluster()
+        ws_event("authenticate", session, username=user.get_username())
         if session.closed:  # closed (kick, shutdown) while we registered: undo
             session.cleaned = False
             await session.cleanup()
@@ -124,8 +128,10 @@ async def join_room(session: RealtimeConsumer, request: Request) -> None:
     personal = rooms.user_room(session.user_id or 0)
     counted = [r for r in session.rooms if r != personal]
     if not already and room.value != personal and len(counted) >= settings.WS_MAX_ROOMS_PER_CONNECTION:
+        ws_event("denial", session, room=room.value, code=Err.TOO_MANY_ROOMS)
         raise ProtocolError(Err.TOO_MANY_ROOMS, f"At most {settings.WS_MAX_ROOMS_PER_CONNECTION} rooms.")
     if not already and not await rooms.check_access(session.user, room):
+        ws_event("denial", session, room=room.value, code=Err.ROOM_ACCESS_DENIED)
         raise ProtocolError(Err.ROOM_ACCESS_DENIED, "You may not join this room.")
     if session.closed:
         return
@@ -164,6 +170,9 @@ async def join_room(session: RealtimeConsumer, request: Request) -> None:
                 await session.push(text)
     subscription.buffer = None
     subscription.floor = max(subscription.floor, head)
+    if not already:
+        session.rooms_joined += 1
+        ws_event("join", session, room=room.value, recovered=replay.recovered)
 
 
 async def _undo_join(session: RealtimeConsumer, room_id: str) -> None:

@@ -33,7 +33,7 @@ from django.conf import settings
 from realtime import protocol, rooms
 from realtime.history import get_history
 from realtime.registry import Left, get_registry
-from realtime.stats import STATS, count_layer_drops
+from realtime.stats import STATS, count_layer_drops, observe_fanout
 
 if TYPE_CHECKING:
     from realtime.consumer import RealtimeConsumer
@@ -195,9 +195,10 @@ class Hub:
                 if kind == "room.event":
                     await self.deliver(message["room"], message["id"], message["text"])
                 elif kind == "all.event":
-                    for session in list(self.connections.values()):
-                        if session.user is not None:
-                            await session.push(message["text"])
+                    sessions = [s for s in self.connections.values() if s.user is not None]
+                    observe_fanout(len(sessions))
+                    for session in sessions:
+                        await session.push(message["text"])
                 elif kind == "control":
                     self.spawn(self.control(message))
             except Exception:
@@ -207,6 +208,7 @@ class Hub:
         members = self.rooms.get(room_id)
         if not members:
             return
+        observe_fanout(len(members))
         for session in list(members):
             await session.deliver(room_id, event_id, text)
 

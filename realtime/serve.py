@@ -6,7 +6,8 @@ node runs with the same protocol-level ping, frame size limit and proxy-header h
 We run daphne's `Server` ourselves (not its CLI) for two reasons:
 - Shutdown: daphne's own signal handling cancels every consumer without a close frame.
   Here SIGTERM/SIGINT drain the node hub first: every local socket gets close 1012, the
-  registry forgets them at once (user_left where due), and only then does daphne stop.
+  registry forgets them at once (user_left where due), their connection records are
+  written in one batch, and only then does daphne stop.
   A second signal stops at once.
 - Frame size: autobahn fails an oversized frame by dropping TCP (`failByDrop`), so the
   client sees 1006. With failByDrop off it sends close 1009 first, as protocol.md says.
@@ -131,6 +132,12 @@ async def _shutdown(server: object) -> None:
             await asyncio.wait_for(hub.drain(), timeout=SHUTDOWN_TIMEOUT / 2)
     except Exception:
         logger.exception("drain failed; stopping anyway")
+    try:  # the drained sockets' connection records, in one write
+        from realtime import records
+
+        await asyncio.wait_for(records.flush(), timeout=SHUTDOWN_TIMEOUT / 4)
+    except Exception:
+        logger.exception("writing the connection records failed")
     # Give the clients time to answer the close frames (their close handshake).
     connections = server.connections  # type: ignore[attr-defined]
     while time.monotonic() < deadline:

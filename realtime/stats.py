@@ -1,12 +1,26 @@
 """This node's counters. They are per node by nature; the hub writes them into the
-registry at each heartbeat, where the admin API sums them over the cluster."""
+registry at each heartbeat, where the admin API sums them over the cluster.
+
+They are also the one feed of this node's Prometheus metrics (trava.metrics): the
+counters here are plain in-memory increments on the hot path, and /metrics reads them at
+scrape time, so a scrape is exact and a message costs no metrics-library call. The
+histograms (fan-out, send latency) are observed once per event, not per socket.
+
+`ws_event(...)` writes the structured connection log (logger `trava.ws`): connect,
+authenticate, auth failure, join, denial, rate limit, close, one line each, with
+client id, user id, room and code as fields (trava.logs.JsonFormatter adds the node).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import time
 from collections import Counter
+from typing import Any
+
+from realtime.protocol import CLIENT_SCHEMAS
 
 logger = logging.getLogger(__name__)
 
@@ -16,6 +30,10 @@ class NodeStats:
         self.started_at_ms = int(time.time() * 1000)
         self.counters: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
+        # By message type (bounded labels: known types, else "unknown"/"invalid"/"dropped").
+        self.messages_in: Counter[str] = Counter()
+        self.messages_out: Counter[str] = Counter()
+        self.closes: Counter[int] = Counter()  # connections ended, by close code (0: none)
 
     def snapshot(self) -> dict[str, object]:
         return {
@@ -32,6 +50,53 @@ class NodeStats:
 COUNTERS = ("messagesIn", "messagesOut", "connectionsTotal", "broadcasts", "broadcastFailures", "layerDrops")
 
 STATS = NodeStats()
+
+# Label for a client frame that was not parsed: rate limited before parsing.
+DROPPED = "dropped"
+INVALID = "invalid"
+UNKNOWN = "unknown"
+
+
+def inbound_label(type_: str | None) -> str:
+    """A bounded label for a client message type (client input never becomes a label)."""
+    if type_ is None:
+        return INVALID
+    return type_ if type_ in CLIENT_SCHEMAS else UNKNOWN
+
+
+def outbound_type(text: str) -> str:
+    """The type of a frame we serialized: every one starts with {"type":"<type>"
+    (protocol.encode and broadcast's frames put it first). Types are server-chosen."""
+    end = text.find('"', 9)
+    return text[9:end] if text.startswith('{"type":"') and 9 < end <= 73 else UNKNOWN
+
+
+@functools.cache
+def _histograms() -> tuple[Any, Any]:
+    from trava import metrics
+
+    return metrics.broadcast_fanout.labels(metrics.NODE), metrics.event_send_latency.labels(metrics.NODE)
+
+
+def observe_fanout(sockets: int) -> None:
+    """Sockets one room event or broadcast was handed to on this node."""
+    _histograms()[0].observe(sockets)
+
+
+def observe_send(seconds: float) -> None:
+    """Time for one event to get its id, be stored and leave for the channel layer."""
+    _histograms()[1].observe(seconds)
+
+
+WS_LOG = logging.getLogger("trava.ws")
+
+
+def ws_event(event: str, session: Any, level: int = logging.INFO, **fields: Any) -> None:
+    """One structured log line about a connection: `event` plus its context as fields."""
+    if not WS_LOG.isEnabledFor(level):
+        return
+    extra = {"event": event, "client_id": session.client_id, "user_id": session.user_id, **fields}
+    WS_LOG.log(level, "ws %s", event, extra=extra)
 
 
 class _LayerDropCounter(logging.Handler):

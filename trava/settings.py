@@ -401,3 +401,11 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["JournalEntryStatusEn
 # --- Trips and social -------------------------------------------------------------------
 # `status` is also a choice field in journals: name the RSVP enum in the schema.
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {})["RsvpStatusEnum"] = "social.models.RsvpStatus"
+
+# --- Admin and observability ------------------------------------------------------------
+# Admin broadcasts (/api/websocket/broadcast[/room] and the admin pages): the longest
+# message accepted, in characters (longer: 400).
+ADMIN_BROADCAST_MAX_LENGTH = env_int("ADMIN_BROADCAST_MAX_LENGTH", 2000)
+# The per-connection log lines (logger trava.ws: connect, authenticate, auth failure,
+# join, denial, rate limit, close); WARNING silences them.
+LOGGING["loggers"]["trava.ws"] = {"level": env_str("WS_LOG_LEVEL", "INFO")}

@@ -8,7 +8,9 @@
 from __future__ import annotations
 
 import abc
+import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,8 +25,52 @@ class Left:
     user: dict[str, Any]  # {id, username}
 
 
+logger = logging.getLogger(__name__)
+
+
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+# --- activity samples (admin stats: per-second rates over the last minute) ---------------
+# Each heartbeat appends one sample of the node's cumulative counters; a rate is the
+# difference between the newest sample and the oldest one still inside the window.
+RATE_WINDOW_MS = 60_000
+
+
+def activity_sample(stats: dict[str, Any]) -> dict[str, int]:
+    errors = stats.get("errors") or {}
+    return {
+        "at": now_ms(),
+        "messagesIn": int(stats.get("messagesIn", 0)),
+        "messagesOut": int(stats.get("messagesOut", 0)),
+        "errors": int(sum(errors.values())),
+    }
+
+
+def samples_kept() -> int:
+    """Enough heartbeats to span the rate window, plus slack for a late one."""
+    return min(1000, int(RATE_WINDOW_MS / 1000 / max(0.05, settings.REGISTRY_HEARTBEAT)) + 3)
+
+
+# --- clients lost with their node -------------------------------------------------------
+# Called by the sweep with (the dead node's last stats, its client records) before they
+# are forgotten; realtime.records registers one to write their connection records.
+LostListener = Callable[[dict[str, Any], list[dict[str, Any]]], Awaitable[None]]
+_lost_listeners: list[LostListener] = []
+
+
+def on_clients_lost(listener: LostListener) -> None:
+    if listener not in _lost_listeners:
+        _lost_listeners.append(listener)
+
+
+async def notify_clients_lost(node: dict[str, Any], clients: list[dict[str, Any]]) -> None:
+    for listener in list(_lost_listeners):
+        try:
+            await listener(node, clients)
+        except Exception:
+            logger.exception("a lost-clients listener failed for node %s", node.get("nodeId"))
 
 
 def liveness_window_ms() -> int:
@@ -122,6 +168,16 @@ class Registry(abc.ABC):
     @abc.abstractmethod
     async def nodes(self) -> list[dict[str, Any]]:
         """Per-node stats as of each node's last heartbeat, with `alive`."""
+
+    @abc.abstractmethod
+    async def activity(self) -> dict[str, list[dict[str, int]]]:
+        """Per node still registered: its activity samples ({at, messagesIn, messagesOut,
+        errors}, cumulative), oldest first, covering at least RATE_WINDOW_MS."""
+
+    async def gone_nodes(self) -> list[dict[str, Any]]:
+        """Nodes a sweep removed as dead (recent ones): {nodeId, startedAt, lastHeartbeat,
+        goneAt}. A single process has none."""
+        return []
 
     async def node_of(self, client_id: str) -> str | None:
         client = await self.get_client(client_id)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import copy
+from collections import deque
 from typing import Any
 
-from realtime.registry.base import Left, Registry, members_of, now_ms
+from realtime.registry.base import Left, Registry, activity_sample, members_of, now_ms, samples_kept
 
 
 class MemoryRegistry(Registry):
@@ -14,12 +15,14 @@ class MemoryRegistry(Registry):
         self.clients: dict[str, dict[str, Any]] = {}
         self.rooms: dict[str, dict[str, dict[str, Any]]] = {}  # room -> clientId -> record
         self.node: dict[str, Any] = {}
+        self.samples: deque[dict[str, int]] = deque(maxlen=samples_kept())
 
     async def start_node(self) -> None:
         self.node = {"nodeId": self.node_id, "startedAt": now_ms(), "lastHeartbeat": now_ms()}
 
     async def heartbeat(self, stats: dict[str, Any], dirty_clients: list[dict[str, Any]]) -> bool:
         self.node.update(stats, lastHeartbeat=now_ms())
+        self.samples.append(activity_sample(stats))
         for update in dirty_clients:
             if update["clientId"] in self.clients:
                 self.clients[update["clientId"]].update(update)
@@ -88,4 +91,7 @@ class MemoryRegistry(Registry):
         return [room for room in rooms if room]
 
     async def nodes(self) -> list[dict[str, Any]]:
-        return [{**self.node, "alive": True}] if self.node else []
+        return [{**copy.deepcopy(self.node), "alive": True}] if self.node else []
+
+    async def activity(self) -> dict[str, list[dict[str, int]]]:
+        return {self.node_id: list(self.samples)} if self.node else {}

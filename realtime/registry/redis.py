@@ -4,6 +4,9 @@
                                  own liveness window, so nodes with different settings agree
     node:<id>              hash  that node's stats as of its last heartbeat
     node:<id>:clients      set   clientIds on that node (the sweep's work list)
+    node:<id>:samples      list  activity samples, one per heartbeat, the last minute's
+    nodes:gone             zset  {nodeId, startedAt, lastHeartbeat, goneAt} json -> goneAt
+                                 (nodes a sweep removed as dead; the newest few are kept)
     client:<cid>           hash  the client record (base.py), `node` among its fields
     user:<uid>:clients     set   the user's clientIds (per-user connection cap)
     room:<room>:members    hash  clientId -> {clientId, userId, username, joinedAt, node}
@@ -23,7 +26,19 @@ import json
 from typing import Any
 
 from realtime import redisconn
-from realtime.registry.base import Left, Registry, liveness_window_ms, members_of, now_ms
+from realtime.registry.base import (
+    Left,
+    Registry,
+    activity_sample,
+    liveness_window_ms,
+    members_of,
+    notify_clients_lost,
+    now_ms,
+    samples_kept,
+)
+
+GONE_KEPT = 20  # entries of nodes:gone
+GONE_SHOWN_MS = 3600_000  # gone nodes are listed for an hour
 
 # Shared Lua prelude: ALIVE(cid) -> true/false, or nil when the client record is gone.
 _ALIVE = """
@@ -155,6 +170,10 @@ class RedisRegistry(Registry):
             pipe.hset(
                 K("node", self.node_id), mapping={**fields, "nodeId": self.node_id, "lastHeartbeat": now_ms()}
             )
+            samples = K("node", self.node_id, "samples")
+            pipe.rpush(samples, json.dumps(activity_sample(stats)))
+            pipe.ltrim(samples, -samples_kept(), -1)
+            pipe.pexpire(samples, liveness_window_ms() + 120_000)
             for update in dirty_clients:
                 pipe.eval(_UPDATE_IF_EXISTS, 1, K("client", update["clientId"]), *_flatten(update))
             await pipe.execute()
@@ -163,7 +182,11 @@ class RedisRegistry(Registry):
     async def stop_node(self) -> None:
         async with redisconn.client() as redis:
             await redis.zrem(K("nodes"), self.node_id)
-            await redis.delete(K("node", self.node_id), K("node", self.node_id, "clients"))
+            await redis.delete(
+                K("node", self.node_id),
+                K("node", self.node_id, "clients"),
+                K("node", self.node_id, "samples"),
+            )
 
     async def add_client(self, client: dict[str, Any], max_per_user: int) -> bool:
         record = {**client, "node": self.node_id}
@@ -221,11 +244,50 @@ class RedisRegistry(Registry):
                 # One survivor sweeps a dead node; the lock outlives a slow sweep's retry.
                 if not await redis.set(K("sweep", node_id), self.node_id, nx=True, px=30_000):
                     continue
+                node = await self._node_info(redis, node_id)
+                lost = []
                 for client_id in await redis.smembers(K("node", node_id, "clients")):
+                    raw = await redis.hgetall(K("client", client_id))
+                    if raw:
+                        lost.append(_decode(raw))
                     left += await self._forget(redis, client_id, node_id, "")
                 await redis.zrem(K("nodes"), node_id)
-                await redis.delete(K("node", node_id), K("node", node_id, "clients"))
+                await redis.delete(
+                    K("node", node_id), K("node", node_id, "clients"), K("node", node_id, "samples")
+                )
+                await self._mark_gone(redis, node)
+                await notify_clients_lost(node, lost)
         return left
+
+    async def _node_info(self, redis: Any, node_id: str) -> dict[str, Any]:
+        node: dict[str, Any] = {"nodeId": node_id}
+        for name, value in (await redis.hgetall(K("node", node_id))).items():
+            try:
+                node[name] = json.loads(value)
+            except ValueError:
+                node[name] = value
+        return node
+
+    async def _mark_gone(self, redis: Any, node: dict[str, Any]) -> None:
+        gone_at = now_ms()
+        entry = {"nodeId": node["nodeId"], "startedAt": node.get("startedAt"),
+                 "lastHeartbeat": node.get("lastHeartbeat"), "goneAt": gone_at}  # fmt: skip
+        await redis.zadd(K("nodes:gone"), {json.dumps(entry, sort_keys=True): gone_at})
+        await redis.zremrangebyrank(K("nodes:gone"), 0, -GONE_KEPT - 1)
+
+    async def gone_nodes(self) -> list[dict[str, Any]]:
+        async with redisconn.client() as redis:
+            raw = await redis.zrangebyscore(K("nodes:gone"), now_ms() - GONE_SHOWN_MS, "+inf")
+        return [json.loads(entry) for entry in raw]
+
+    async def activity(self) -> dict[str, list[dict[str, int]]]:
+        async with redisconn.client() as redis:
+            node_ids = await redis.zrange(K("nodes"), 0, -1)
+            pipe = redis.pipeline(transaction=False)
+            for node_id in node_ids:
+                pipe.lrange(K("node", node_id, "samples"), 0, -1)
+            lists = await pipe.execute()
+        return {node_id: [json.loads(x) for x in raw] for node_id, raw in zip(node_ids, lists, strict=True)}
 
     async def _alive_nodes(self, redis: Any) -> set[str]:
         return set(await redis.zrangebyscore(K("nodes"), self._min(), "+inf"))
