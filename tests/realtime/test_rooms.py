@@ -136,7 +136,7 @@ async def test_room_events_reach_members_only(node) -> None:
         assert event_id == joined["payload"]["lastEventId"] + 1
         event = await a.expect("trip_updated")
         assert event == {
-            "type": "trip_updated", "roomId": room, "eventId": event_id,
+            "type": "trip_updated", "roomId": room, "eventId": event_id, "epoch": joined["payload"]["epoch"],
             "timestamp": event["timestamp"], "payload": {"id": trip.pk, "title": "New"},
         }  # fmt: skip
         await b.nothing(0.3)
