@@ -19,6 +19,7 @@ import asyncio
 import functools
 import logging
 import time
+import weakref
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -39,14 +40,36 @@ def _frame_parts(room_id: str, type_: str, payload: dict[str, Any]) -> tuple[str
     return head, tail
 
 
+# Per-room send order on this node. The history assigns ids atomically, but two concurrent
+# broadcasts to one room could reach the channel layer in the other order (a group_send is
+# several Redis round trips), and clients drop an event whose id is not above the last one
+# they have, as a duplicate: the event is lost to them. Issue 9's soak found it (about one
+# in seven concurrent broadcasts to a room arrived inverted). Appending and sending under
+# the room's lock keeps ids in order on this node. Striped, and per event loop (asyncio
+# locks belong to one loop; sync callers elsewhere run a loop per call).
+_ORDER_STRIPES = 64
+_order_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _order_lock(room_id: str) -> asyncio.Lock:
+    loop = asyncio.get_running_loop()
+    locks = _order_locks.get(loop)
+    if locks is None:
+        locks = _order_locks[loop] = [asyncio.Lock() for _ in range(_ORDER_STRIPES)]
+    return locks[hash(room_id) % _ORDER_STRIPES]
+
+
 async def abroadcast(room_id: str, type_: str, payload: dict[str, Any]) -> int | None:
     """Send a room event; its eventId, or None if it could not be sent (logged, counted)."""
     started = time.perf_counter()
     try:
         head, tail = _frame_parts(room_id, type_, payload)
-        appended = await get_history().append(room_id, head, tail)
-        message = {"type": "room.event", "room": room_id, "id": appended.event_id, "text": appended.text}
-        await get_channel_layer().group_send(rooms.group_name(room_id), message)
+        async with _order_lock(room_id):
+            appended = await get_history().append(room_id, head, tail)
+            message = {"type": "room.event", "room": room_id, "id": appended.event_id, "text": appended.text}
+            await get_channel_layer().group_send(rooms.group_name(room_id), message)
     except Exception:
         STATS.counters["broadcastFailures"] += 1
         logger.exception("broadcast of %s to %s failed", type_, room_id)
