@@ -138,6 +138,8 @@ class Room:
     was_joined: bool = False  # joined before: the next join is a re-join, with since/epoch
     recovered: bool | None = None  # the last room_joined's answer
     resyncs: int = 0
+    _floor: int | None = field(default=None, repr=False)  # ids up to here are never delivered
+    _seen: set[int] = field(default_factory=set, repr=False)  # delivered ids, a recent window
     _waiters: list[asyncio.Future[Room]] = field(default_factory=list, repr=False)
 
     def _settle(self, error: BaseException | None = None) -> None:
@@ -158,6 +160,34 @@ class Disconnect:
 class _Cursor:
     epoch: str | None = None
     last_event_id: int | None = None
+    _floor: int | None = None
+    _seen: set[int] = field(default_factory=set)
+
+
+#: How far back an event may arrive out of order and still be delivered once.
+REORDER_WINDOW = 64
+
+
+def _reset_cursor(cursor: Room | _Cursor, epoch: str | None) -> None:
+    """A new epoch starts the room's position over."""
+    cursor.epoch, cursor.last_event_id, cursor._floor = epoch, None, None
+    cursor._seen = set()
+
+
+def _accept_event_id(cursor: Room | _Cursor, event_id: int) -> bool:
+    """Deliver each eventId once. Ids normally arrive in order, but two nodes broadcasting
+    to one room at the same instant can deliver consecutive ids swapped: a late id not yet
+    delivered still is (within REORDER_WINDOW), a repeated one is dropped. `last_event_id`
+    is the highest delivered: what a re-join resumes from."""
+    if event_id in cursor._seen or (cursor._floor is not None and event_id <= cursor._floor):
+        return False
+    cursor._seen.add(event_id)
+    if cursor.last_event_id is None or event_id > cursor.last_event_id:
+        cursor.last_event_id = event_id
+    if len(cursor._seen) > 2 * REORDER_WINDOW:
+        cursor._floor = max(cursor._floor or 0, cursor.last_event_id - REORDER_WINDOW)
+        cursor._seen = {seen for seen in cursor._seen if seen > cursor._floor}
+    return True
 
 
 @dataclass
@@ -260,7 +290,8 @@ class TravaClient:
         self._wake = asyncio.Event()
         self._heard = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
-        self._side_tasks: set[asyncio.Task[None]] = set()
+        self._side_tasks: set[asyncio.Task[None]] = set()  # cancelled when the connection ends
+        self._reauth_task: asyncio.Task[None] | None = None
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -591,10 +622,11 @@ class TravaClient:
             if token and gen == self._gen:
                 await self.send("authenticate", {"token": token})
 
-        for task in self._side_tasks:
-            task.cancel()
-        task = asyncio.create_task(reauthenticate())
-        self._side_tasks = {task}
+        if self._reauth_task is not None:
+            self._reauth_task.cancel()
+        self._reauth_task = task = asyncio.create_task(reauthenticate())
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
 
     async def _send_join(self, room: Room) -> None:
         id_ = f"join-{next(self._ids)}"
@@ -616,26 +648,34 @@ class TravaClient:
         rejoin = room.was_joined
         # Replayed events (delivered before this message) brought the room up to
         # lastEventId; when they could not, live events continue from there anyway.
-        room.epoch = payload.get("epoch", room.epoch)
+        if payload.get("epoch") is not None and payload["epoch"] != room.epoch:
+            _reset_cursor(room, payload["epoch"])
         if payload.get("lastEventId") is not None:
+            # Everything up to lastEventId was replayed before this message, or is not to
+            # be delivered (a fresh join, or history lost): later copies of those are stale.
             room.last_event_id = payload["lastEventId"]
+            room._floor = max(room._floor or 0, payload["lastEventId"])
         room.recovered = payload.get("recovered")
         room.joined = room.was_joined = True
         room.members = {_member_id(m): _member(m) for m in payload.get("members") or []}
         room._settle()
         if rejoin and payload.get("recovered") is not True:
-            room.resyncs += 1
-            self._publish_local("resync", payload, room_id=room.room_id)
-            if self._on_resync is not None:
-                try:
-                    result = self._on_resync(room)
-                    if inspect.isawaitable(result):
-                        await result
-                except Exception:
-                    logger.exception("on_resync callback failed")
+            await self._resync(room, payload)
         for outgoing in list(self._outbox.values()):
             if outgoing.room_id == room.room_id:
                 await self._transmit(outgoing)
+
+    async def _resync(self, room: Room, payload: dict[str, Any]) -> None:
+        """The room's missed events cannot be delivered: the app re-reads its state."""
+        room.resyncs += 1
+        self._publish_local("resync", payload, room_id=room.room_id)
+        if self._on_resync is not None:
+            try:
+                result = self._on_resync(room)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                logger.exception("on_resync callback failed")
 
     def _on_event(self, message: Event, payload: dict[str, Any]) -> bool:
         """Dedupe by eventId and track presence. False for a duplicate."""
@@ -647,15 +687,18 @@ class TravaClient:
                 room if room is not None else self._cursors.setdefault(room_id, _Cursor())
             )
             epoch = message.get("epoch")
-            # Every room event carries its epoch: a new one (Redis lost the history, ids
-            # restarted at 1) resets the cursor; a cursor without one (the personal room) adopts it.
+            # Every room event carries its epoch: a new one (the server lost the room's
+            # history, ids restarted at 1) resets the cursor and the app must re-read the
+            # room's state; a cursor without one (the personal room) adopts it.
             if epoch is not None and epoch != cursor.epoch:
-                if cursor.epoch is not None:
-                    cursor.last_event_id = None
-                cursor.epoch = epoch
-            if cursor.last_event_id is not None and event_id <= cursor.last_event_id:
+                lost = cursor.epoch is not None
+                _reset_cursor(cursor, epoch)
+                if lost and room is not None:
+                    task = asyncio.ensure_future(self._resync(room, {"roomId": room_id, "epoch": epoch}))
+                    self._side_tasks.add(task)
+                    task.add_done_callback(self._side_tasks.discard)
+            if not _accept_event_id(cursor, event_id):
                 return False
-            cursor.last_event_id = event_id
         if room is not None and message["type"] in ("user_joined", "user_left"):
             user = _member(payload.get("user") or payload)
             if message["type"] == "user_joined":

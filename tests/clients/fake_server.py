@@ -99,6 +99,7 @@ class FakeTravaServer:
             "timestamp": now_ms(),
             "roomId": room_id,
             "eventId": room.last_event_id,
+            "epoch": room.epoch,
         }
         self._remember(room, event)
         for conn in list(self.connections):

@@ -324,3 +324,27 @@ async def test_close_fails_pending_sends_and_ends_subscriptions(server: FakeTrav
         remaining = [event async for event in events]  # ends: the client stopped
     assert all(event["type"] != "message_sent" for event in remaining)
     assert client.state == "stopped"
+
+
+def test_ids_swapped_by_two_nodes_are_both_delivered_once() -> None:
+    from realtime.client import REORDER_WINDOW, Room, _accept_event_id
+
+    room = Room("trip_1", epoch="e1", last_event_id=2, _floor=2)
+    delivered = [i for i in (3, 5, 4, 4, 2, 6) if _accept_event_id(room, i)]
+    assert delivered == [3, 5, 4, 6]
+    assert room.last_event_id == 6, "a re-join resumes from the highest delivered id"
+    for i in range(7, 7 + 3 * REORDER_WINDOW):
+        assert _accept_event_id(room, i)
+    assert len(room._seen) <= 2 * REORDER_WINDOW, "the window of remembered ids stays bounded"
+    assert not _accept_event_id(room, 7), "ids older than the window are stale"
+
+
+async def test_a_live_event_in_a_new_epoch_raises_resync(server: FakeTravaServer) -> None:
+    resynced: list[str] = []
+    async with make_client(server, on_resync=lambda room: resynced.append(room.epoch)) as client:
+        room = await client.join("trip_1", timeout=5)
+        first_epoch = room.epoch
+        server.lose_history("trip_1")  # the server's history is gone: a new epoch
+        await server.publish("trip_1", "message_sent", {"text": "after the loss"})
+        await wait_for(lambda: resynced)
+        assert resynced == [room.epoch] and room.epoch != first_epoch

@@ -319,6 +319,36 @@ describe("rooms and resume", () => {
     );
   });
 
+  test("ids swapped by two nodes are both delivered, once, and resume goes from the highest", async () => {
+    const t = setup();
+    const room = t.client.join("trip_1");
+    const seen = [];
+    room.on("message_sent", (payload, message) => seen.push(message.eventId));
+    const ws = await authenticate(t);
+    ws.receive(joined("trip_1", { lastEventId: 2 }));
+    for (const id of [3, 5, 4, 4, 2, 6]) ws.receive(chat("trip_1", id, `m${id}`));
+    assert.deepEqual(seen, [3, 5, 4, 6], "4 arrives late and is still delivered; 4 again and 2 are not");
+    await dropAndRetry(t);
+    const ws2 = await authenticate(t);
+    assert.equal(ws2.sentOf("join_room")[0].payload.since, 6);
+  });
+
+  test("a live event in a new epoch (the server lost the history) raises resync", async () => {
+    const t = setup();
+    const room = t.client.join("trip_1");
+    const resyncs = [];
+    room.on("resync", (payload) => resyncs.push(payload.epoch));
+    const seen = [];
+    room.on("message_sent", (p, m) => seen.push(m.eventId));
+    const ws = await authenticate(t);
+    ws.receive(joined("trip_1", { lastEventId: 9, epoch: "e1" }));
+    ws.receive({ ...chat("trip_1", 10, "old epoch"), epoch: "e1" });
+    ws.receive({ ...chat("trip_1", 1, "new epoch"), epoch: "e2" });
+    assert.deepEqual(resyncs, ["e2"]);
+    assert.deepEqual(seen, [10, 1]);
+    assert.equal(room.epoch, "e2");
+  });
+
   test("recovered: false on a re-join raises resync and continues from the new epoch", async () => {
     const t = setup();
     const room = t.client.join("trip_1");

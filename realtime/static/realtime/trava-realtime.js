@@ -26,6 +26,35 @@ export const CloseCode = Object.freeze({
 });
 
 /** Default timings, all in milliseconds. */
+/** How far back an event may arrive out of order and still be delivered once. */
+const REORDER_WINDOW = 64;
+
+/** A room's position: a new epoch starts it over. */
+function resetCursor(cursor, epoch) {
+  cursor.epoch = epoch;
+  cursor.lastEventId = null;
+  cursor._floor = null;
+  cursor._seen = new Set();
+}
+
+/**
+ * Deliver each eventId once. Ids normally arrive in order, but two nodes broadcasting to
+ * one room at the same instant can deliver consecutive ids swapped: a late id that was not
+ * delivered yet is still delivered (within REORDER_WINDOW), a repeated one is dropped.
+ * `lastEventId` is the highest delivered: what a re-join resumes from.
+ */
+function acceptEventId(cursor, id) {
+  const seen = (cursor._seen ??= new Set());
+  if (seen.has(id) || (cursor._floor != null && id <= cursor._floor)) return false;
+  seen.add(id);
+  if (cursor.lastEventId == null || id > cursor.lastEventId) cursor.lastEventId = id;
+  if (seen.size > 2 * REORDER_WINDOW) {
+    cursor._floor = Math.max(cursor._floor ?? 0, cursor.lastEventId - REORDER_WINDOW);
+    for (const old of seen) if (old <= cursor._floor) seen.delete(old);
+  }
+  return true;
+}
+
 /** Join errors after which retrying the same room cannot succeed. */
 const PERMANENT_JOIN_ERRORS = new Set(["room_access_denied", "invalid_room", "too_many_rooms"]);
 
@@ -513,8 +542,13 @@ export class TravaClient extends Emitter {
     // Replayed events (already delivered, in order, before this message) brought the room
     // up to lastEventId; when they could not, the server's lastEventId is where live events
     // continue from, and the app re-reads the state instead.
-    room.epoch = payload.epoch ?? room.epoch;
-    if (payload.lastEventId != null) room.lastEventId = payload.lastEventId;
+    if (payload.epoch != null && payload.epoch !== room.epoch) resetCursor(room, payload.epoch);
+    if (payload.lastEventId != null) {
+      // Everything up to lastEventId was replayed before this message, or is not to be
+      // delivered (a fresh join, or history lost): later copies of those ids are stale.
+      room.lastEventId = payload.lastEventId;
+      room._floor = Math.max(room._floor ?? 0, payload.lastEventId);
+    }
     room.joined = true;
     room._wasJoined = true;
     room._joinedPayload = payload;
@@ -537,14 +571,18 @@ export class TravaClient extends Emitter {
     const room = roomId != null ? this.rooms.get(roomId) : undefined;
     if (roomId != null && typeof message.eventId === "number") {
       const cursor = room ?? this.#cursor(roomId);
-      // Every room event carries its epoch: a new one (Redis lost the history, ids
-      // restarted at 1) resets the cursor; a cursor without one (the personal room) adopts it.
+      // Every room event carries its epoch: a new one (the server lost the room's history,
+      // ids restarted at 1) resets the cursor, and the app must re-read the room's state;
+      // a cursor without one (the personal room) adopts it.
       if (message.epoch != null && message.epoch !== cursor.epoch) {
-        if (cursor.epoch != null) cursor.lastEventId = null;
-        cursor.epoch = message.epoch;
+        const lost = cursor.epoch != null;
+        resetCursor(cursor, message.epoch);
+        if (lost && room) {
+          room.emit("resync", { roomId, epoch: message.epoch });
+          this.emit("resync", room);
+        }
       }
-      if (cursor.lastEventId != null && message.eventId <= cursor.lastEventId) return false;
-      cursor.lastEventId = message.eventId;
+      if (!acceptEventId(cursor, message.eventId)) return false;
     }
     if (room && (message.type === "user_joined" || message.type === "user_left")) {
       const user = normalizeMember(payload.user ?? payload);
