@@ -694,7 +694,9 @@ class TravaClient:
                 lost = cursor.epoch is not None
                 _reset_cursor(cursor, epoch)
                 if lost and room is not None:
-                    task = asyncio.ensure_future(self._resync(room, {"roomId": room_id, "epoch": epoch}))
+                    task = asyncio.ensure_future(
+                        self._resync(room, {"roomId": room_id, "epoch": epoch, "recovered": False})
+                    )
                     self._side_tasks.add(task)
                     task.add_done_callback(self._side_tasks.discard)
             if not _accept_event_id(cursor, event_id):

@@ -156,7 +156,11 @@ async def _drill(nodes: list[Any], private_redis: PrivateRedis) -> None:
             texts = [e["payload"]["text"] for e in await collect_until(chat, "after", timeout=10)]
             assert texts[-1] == "after"
 
-    # Rooms came back in a new epoch; a re-join from the old one is `recovered: false`.
+    # Clients that stayed connected saw the new epoch on a live event and were told to
+    # re-read the room's state; a re-join from the old epoch is `recovered: false` too.
+    for resync in resyncs:
+        live = await resync.get(timeout=5)
+        assert live["payload"]["recovered"] is False and live["payload"]["epoch"] != epoch_before
     for client, resync in zip(clients, resyncs, strict=True):
         await client.leave(room)
         await client.join(room, since=3, epoch=epoch_before, timeout=10)

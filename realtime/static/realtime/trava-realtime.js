@@ -578,7 +578,7 @@ export class TravaClient extends Emitter {
         const lost = cursor.epoch != null;
         resetCursor(cursor, message.epoch);
         if (lost && room) {
-          room.emit("resync", { roomId, epoch: message.epoch });
+          room.emit("resync", { roomId, epoch: message.epoch, recovered: false });
           this.emit("resync", room);
         }
       }
