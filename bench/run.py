@@ -36,6 +36,7 @@ TRAVA_BENCH_ENV = {
     "DJANGO_SETTINGS_MODULE": "trava.settings",
     "DEBUG": "0",  # DEBUG keeps every SQL query in memory: never benchmark with it
     "LOG_LEVEL": "WARNING",
+    "WS_LOG_LEVEL": "WARNING",  # the per-connection log lines (trava.ws) too, like LOG_LEVEL
     "ALLOWED_HOSTS": "127.0.0.1,localhost",
     "JWT_ACCESS_LIFETIME": "7200",
     # One sender does the burst: lift the per-connection limits, keep everything else.

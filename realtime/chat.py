@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from realtime.consumer import RealtimeConsumer
 
 
-
 @database_sync_to_async
 def _send(user: Any, trip_id: int, text: str, client_message_id: str | None) -> dict[str, Any]:
     from social.events import message_payload

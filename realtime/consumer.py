@@ -2,7 +2,7 @@
 the connection's limits, and dispatches by type to realtime.handlers.
 
 It keeps no channel-layer channel of its own: the node hub (realtime.hub) delivers room
-events to it by calling `deliver`. Bad messages are answered with an `error` and never
+events to it by writing prepared frames to `wire`. Bad messages are answered with an `error` and never
 close the connection; only the policies of protocol.md section 7 close it.
 """
 
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import time
-import uuid
-from collections import Counter, deque
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -22,6 +22,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from realtime import protocol, records
+from realtime.frames import text_frame
 from realtime.hub import Hub
 from realtime.limits import FloodDetector, TokenBucket
 from realtime.protocol import Close, Err, ProtocolError
@@ -30,6 +31,7 @@ from realtime.stats import DROPPED, STATS, inbound_label, outbound_type, ws_even
 logger = logging.getLogger(__name__)
 
 SUBPROTOCOL = "trava.v1"
+RECENT_ERRORS = 10  # kept per connection for the admin API
 BEARER_PREFIX = "bearer."
 
 
@@ -44,7 +46,7 @@ class RoomSubscription:
 class RealtimeConsumer(AsyncWebsocketConsumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.client_id = uuid.uuid4().hex
+        self.client_id = os.urandom(16).hex()  # 32 hex digits, as uuid4().hex, cheaper
         self.hub: Hub | None = None
         self.user: Any = None
         self.user_id: int | None = None
@@ -62,12 +64,15 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.messages_in = 0
         self.messages_out = 0
         self.errors: Counter[str] = Counter()
-        self.recent_errors: deque[dict[str, Any]] = deque(maxlen=10)
+        self.recent_errors: list[dict[str, Any]] = []  # the last RECENT_ERRORS (a list: small idle)
         self.dirty = False
         self.bucket = TokenBucket(settings.WS_RATE_LIMIT, settings.WS_RATE_BURST)
         self.flood = FloodDetector(settings.WS_FLOOD_STRIKES, settings.WS_FLOOD_WINDOW)
         self.auth_timer: asyncio.TimerHandle | None = None
         self.expiry_timer: asyncio.TimerHandle | None = None
+        # daphne's protocol for this socket (realtime.wire), when served by realtime.serve:
+        # frames go straight to it. None under other servers and test harnesses.
+        self.wire: Any = None
 
     # --- ASGI plumbing ----------------------------------------------------------------------
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
@@ -77,6 +82,10 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.scope = scope
         self.base_send = send
         self.channel_layer = None
+        # daphne's send is partial(server.handle_reply, protocol) (daphne 4.2.3).
+        wire = (getattr(send, "args", None) or (None,))[0]
+        if hasattr(wire, "trava_write"):
+            self.wire = wire
         try:
             while True:
                 await self.dispatch(await receive())
@@ -130,11 +139,15 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
                 await self.close_with(Close.TRY_AGAIN_LATER, Err.INTERNAL_ERROR, "Try again later.")
         else:
             loop = asyncio.get_running_loop()
-            self.auth_timer = loop.call_later(settings.WS_AUTH_TIMEOUT, self._spawn, self._auth_timeout())
+            # The coroutine is made when the timer fires, not held by every pending timer.
+            self.auth_timer = loop.call_later(settings.WS_AUTH_TIMEOUT, self._later, self._auth_timeout)
 
     def _spawn(self, coro: Any) -> None:
         assert self.hub is not None
         self.hub.spawn(coro)
+
+    def _later(self, coro_fn: Any) -> None:
+        self._spawn(coro_fn())
 
     async def _auth_timeout(self) -> None:
         if self.user is None:
@@ -151,7 +164,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         if self.expiry_timer is not None:
             self.expiry_timer.cancel()
         delay = max(0.0, expires_at_ms / 1000 - time.time())
-        self.expiry_timer = asyncio.get_running_loop().call_later(delay, self._spawn, self._token_expired())
+        self.expiry_timer = asyncio.get_running_loop().call_later(delay, self._later, self._token_expired)
 
     def authenticated(self, user: Any) -> None:
         self.user, self.user_id = user, user.pk
@@ -207,10 +220,30 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         self.dirty = True
         STATS.counters["messagesOut"] += 1
         STATS.messages_out[outbound_type(text)] += 1
+        wire = self.wire
+        if wire is not None:
+            if not wire.trava_write(text_frame(text)):
+                self.overflowed()
+            return
         try:
             await self.base_send({"type": "websocket.send", "text": text})
         except Exception:  # the socket went away under us; disconnect follows
             logger.debug("client %s: send failed", self.client_id, exc_info=True)
+
+    def overflowed(self) -> None:
+        """More than WS_MAX_OUTBOUND_BYTES wait for this client (it stopped reading):
+        drop them, close 1008 (protocol.md decisions, realtime/README.md) and forget it
+        at once, so its room keeps streaming to the others at full speed."""
+        if self.closed or self.wire is None:
+            return
+        pending = self.wire.trava_pending()
+        self.closed = True
+        if self.close_code is None:
+            self.close_code = Close.SLOW_CONSUMER
+        STATS.counters["slowConsumerCloses"] += 1
+        ws_event("slow_consumer", self, level=logging.WARNING, code=Close.SLOW_CONSUMER, pending=pending)
+        self.wire.trava_close_slow(Close.SLOW_CONSUMER)
+        self._spawn(self.cleanup())
 
     async def reply(self, type_: str, payload: dict[str, Any], reply_to: str | None) -> None:
         extra = {"replyTo": reply_to} if reply_to is not None else {}
@@ -218,7 +251,10 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
 
     async def send_error(self, code: str, message: str, reply_to: str | None, **extra: Any) -> None:
         self.errors[code] += 1
-        self.recent_errors.append({"code": code, "at": protocol.now_ms()})
+        self.recent_errors = [
+            *self.recent_errors[-(RECENT_ERRORS - 1) :],
+            {"code": code, "at": protocol.now_ms()},
+        ]
         STATS.errors[code] += 1
         top = {"replyTo": reply_to} if reply_to is not None else {}
         payload: dict[str, Any] = {"code": code, "message": message, **extra}

@@ -7,10 +7,11 @@ the channel and hands each room event, already serialized by `broadcast()`, to t
 sockets of the room by calling their send directly: the layer carries one message per
 node per event, and no consumer has a channel of its own.
 
-Outbound path: under daphne a socket's send never suspends (it appends to the Twisted
-transport's buffer), so delivering to N sockets is N buffer appends and one slow client
-cannot stall the others. The cost is that a client that stops reading grows its
-transport buffer; issue 9 bounds that.
+Outbound path: each event's WebSocket frame is built once (realtime.frames) and written
+to each member's socket without suspending (realtime.wire: straight to the kernel when
+nothing is queued, else behind the queued bytes), so delivering to N sockets is N
+non-blocking writes and one slow client cannot stall the others. A client with more than
+WS_MAX_OUTBOUND_BYTES queued (it stopped reading) is closed 1008 and forgotten at once.
 
 The hub holds only local state (its sockets and their rooms). Everything that must hold
 across nodes (presence, counts, stats, history) goes through the registry and history.
@@ -31,9 +32,10 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from realtime import protocol, rooms
+from realtime.frames import text_frame
 from realtime.history import get_history
 from realtime.registry import Left, get_registry
-from realtime.stats import STATS, count_layer_drops, observe_fanout
+from realtime.stats import STATS, count_layer_drops, observe_fanout, outbound_type
 
 if TYPE_CHECKING:
     from realtime.consumer import RealtimeConsumer
@@ -197,20 +199,53 @@ class Hub:
                 elif kind == "all.event":
                     sessions = [s for s in self.connections.values() if s.user is not None]
                     observe_fanout(len(sessions))
-                    for session in sessions:
-                        await session.push(message["text"])
+                    await self._fan_out(sessions, message["text"])
                 elif kind == "control":
                     self.spawn(self.control(message))
             except Exception:
                 logger.exception("node channel message %r failed", message.get("type"))
 
     async def deliver(self, room_id: str, event_id: int, text: str) -> None:
+        """One room event to every local member: the frame is built once, and each
+        member's share is one non-blocking socket write (realtime.wire), with no task,
+        coroutine or dict allocation per socket. Members still joining buffer the event
+        (replay first); events their join already covered are skipped."""
         members = self.rooms.get(room_id)
         if not members:
             return
         observe_fanout(len(members))
+        receivers = []
         for session in list(members):
-            await session.deliver(room_id, event_id, text)
+            subscription = session.rooms.get(room_id)
+            if subscription is None or session.closed:
+                continue
+            if subscription.buffer is not None:
+                subscription.buffer.append((event_id, text))
+            elif event_id > subscription.floor:
+                receivers.append(session)
+        await self._fan_out(receivers, text)
+
+    async def _fan_out(self, sessions: list[RealtimeConsumer], text: str) -> None:
+        frame = text_frame(text)
+        sent = 0
+        overflowed = []
+        for session in sessions:
+            wire = session.wire
+            if wire is None:  # not under realtime.serve (test harness): the ASGI send
+                await session.push(text)
+                continue
+            if session.closed:
+                continue
+            if not wire.trava_write(frame):
+                overflowed.append(session)
+            session.messages_out += 1
+            session.dirty = True
+            sent += 1
+        if sent:  # the node counters once per event, not per socket
+            STATS.counters["messagesOut"] += sent
+            STATS.messages_out[outbound_type(text)] += sent
+        for session in overflowed:  # after the loop: other members are served first
+            session.overflowed()
 
     async def control(self, message: dict[str, Any]) -> None:
         """Cluster commands (realtime.control): kick, deactivate, recheck access."""

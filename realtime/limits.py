@@ -41,10 +41,13 @@ class FloodDetector:
     def __init__(self, strikes: int, window: float) -> None:
         self.strikes = max(strikes, 1)
         self.window = window
-        self.times: deque[float] = deque(maxlen=self.strikes)
+        # Made at the first strike: most connections never get one (a deque is ~0.7 KiB).
+        self.times: deque[float] | None = None
 
     def strike(self) -> bool:
         """Record one rate-limited message; True when the connection must be closed."""
         now = time.monotonic()
+        if self.times is None:
+            self.times = deque(maxlen=self.strikes)
         self.times.append(now)
         return len(self.times) >= self.strikes and now - self.times[0] <= self.window

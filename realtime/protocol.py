@@ -63,6 +63,7 @@ class Close:
     SERVICE_RESTART = 1012  # node shutting down: reconnect elsewhere
     TRY_AGAIN_LATER = 1013  # node at MAX_CONNECTIONS
     IDLE = 1001  # silent longer than WS_IDLE_TIMEOUT ("going away", as API gateways do)
+    SLOW_CONSUMER = 1008  # stopped reading: over WS_MAX_OUTBOUND_BYTES queued (policy violation)
 
 
 # Reasons carried by room_left when the server removes a client from a room.

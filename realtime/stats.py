@@ -46,8 +46,12 @@ class NodeStats:
 
 # messagesIn/Out: frames from and to clients; broadcasts: room events sent by this node;
 # broadcastFailures: channel-layer or history errors swallowed by broadcast();
-# layerDrops: messages channels-redis dropped because a node's channel was full.
-COUNTERS = ("messagesIn", "messagesOut", "connectionsTotal", "broadcasts", "broadcastFailures", "layerDrops")
+# layerDrops: messages channels-redis dropped because a node's channel was full;
+# slowConsumerCloses: clients closed 1008 for not reading (WS_MAX_OUTBOUND_BYTES).
+COUNTERS = (
+    "messagesIn", "messagesOut", "connectionsTotal", "broadcasts", "broadcastFailures", "layerDrops",
+    "slowConsumerCloses",
+)  # fmt: skip
 
 STATS = NodeStats()
 

@@ -377,7 +377,9 @@ PHOTO_THUMBNAIL_SIZE = env_int("PHOTO_THUMBNAIL_SIZE", 400)  # longest side, pix
 PHOTO_SERVE_MODE = env_str("PHOTO_SERVE_MODE", "django")
 PHOTO_ACCEL_PREFIX = env_str("PHOTO_ACCEL_PREFIX", "/protected-media/")
 if PHOTO_SERVE_MODE not in {"django", "x-accel", "x-sendfile", "redirect"}:
-    sys.exit(f"trava: PHOTO_SERVE_MODE must be django, x-accel, x-sendfile or redirect, got {PHOTO_SERVE_MODE!r}")
+    sys.exit(
+        f"trava: PHOTO_SERVE_MODE must be django, x-accel, x-sendfile or redirect, got {PHOTO_SERVE_MODE!r}"
+    )
 # S3-compatible storage (django-storages) when a bucket is named; the filesystem otherwise.
 AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
 if AWS_STORAGE_BUCKET_NAME:
@@ -409,3 +411,12 @@ ADMIN_BROADCAST_MAX_LENGTH = env_int("ADMIN_BROADCAST_MAX_LENGTH", 2000)
 # The per-connection log lines (logger trava.ws: connect, authenticate, auth failure,
 # join, denial, rate limit, close); WARNING silences them.
 LOGGING["loggers"]["trava.ws"] = {"level": env_str("WS_LOG_LEVEL", "INFO")}
+
+# --- Scale (issue 9; docs/operations.md) --------------------------------------------------
+# Bytes queued for one client that the kernel has not taken (a client that stopped
+# reading): past this the node closes it 1008 and drops what was queued for it.
+WS_MAX_OUTBOUND_BYTES = env_int("WS_MAX_OUTBOUND_BYTES", 4 * 1024 * 1024)
+# Seconds a slow client gets to answer that close frame before its TCP connection is cut.
+WS_SLOW_CLOSE_TIMEOUT = env_float("WS_SLOW_CLOSE_TIMEOUT", 10.0)
+# The listen queue of each node (connect storms after a node restart; Twisted's default 50).
+WS_LISTEN_BACKLOG = env_int("WS_LISTEN_BACKLOG", 1024)

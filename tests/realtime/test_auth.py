@@ -61,10 +61,48 @@ def _deactivate(user) -> None:  # type: ignore[no-untyped-def]
     user.save(update_fields=["is_active"])
 
 
-@pytest.mark.parametrize("kind", ["garbage", "expired", "refresh", "inactive", "deleted"])
+def _b64(data: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _forged(token: str, kind: str) -> str:
+    """Tokens simplejwt refuses, built from a real one: the fast HMAC path of realtime.auth
+    must refuse every one of them too."""
+    import hashlib
+    import hmac
+    import json
+
+    head, body, signature = token.split(".")
+    claims = json.loads(base64_decode(body))
+    if kind == "tampered":  # another user id, the original signature
+        claims["user_id"] = str(int(claims["user_id"]) + 1)
+        return f"{head}.{_b64(json.dumps(claims).encode())}.{signature}"
+    if kind == "wrong-key":
+        signing_input = f"{head}.{body}".encode()
+        return f"{head}.{body}.{_b64(hmac.new(b'not-our-key', signing_input, hashlib.sha256).digest())}"
+    if kind == "alg-none":
+        none_head = _b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
+        return f"{none_head}.{body}."
+    raise AssertionError(kind)
+
+
+def base64_decode(segment: str) -> bytes:
+    import base64
+
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+@pytest.mark.parametrize(
+    "kind", ["garbage", "expired", "refresh", "inactive", "deleted", "tampered", "wrong-key", "alg-none"]
+)
 async def test_bad_tokens_close_4001_with_invalid_token(node, kind: str) -> None:
     user = await make_user()
     token = {
+        "tampered": lambda: token_for(user),
+        "wrong-key": lambda: token_for(user),
+        "alg-none": lambda: token_for(user),
         "garbage": lambda: "not-a-jwt",
         "expired": lambda: _expired_token(user),
         "refresh": lambda: db_call(refresh_token)(user),
@@ -72,6 +110,9 @@ async def test_bad_tokens_close_4001_with_invalid_token(node, kind: str) -> None
         "deleted": lambda: token_for(user),
     }[kind]()
     token = await token if not isinstance(token, str) else token
+    if kind in ("tampered", "wrong-key", "alg-none"):
+        await make_user()  # so the tampered user id exists
+        token = _forged(token, kind)
     if kind == "inactive":
         await _deactivate(user)
     if kind == "deleted":
