@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from realtime import admin_services as services
+from trava.accounts.serializers import UserSerializer
 from trava.api.renderers import CamelCaseJSONRenderer
 
 STAFF = "Staff only: 401 without credentials, 403 for other users."
@@ -154,11 +155,6 @@ class RoomListSerializer(serializers.Serializer):
     results = RoomSerializer(many=True)
 
 
-class UserRefSerializer(serializers.Serializer):
-    id = serializers.IntegerField()
-    username = serializers.CharField()
-
-
 class RecentErrorSerializer(serializers.Serializer):
     code = serializers.CharField()
     at = serializers.IntegerField()
@@ -166,7 +162,7 @@ class RecentErrorSerializer(serializers.Serializer):
 
 class ClientSerializer(serializers.Serializer):
     client_id = serializers.CharField()
-    user = UserRefSerializer()
+    user = UserSerializer()
     user_id = serializers.IntegerField()
     username = serializers.CharField()
     node = serializers.CharField()
