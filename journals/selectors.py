@@ -35,10 +35,14 @@ def journal_entries_visible_to(user: Any, *, trip_id: int | None = None) -> Quer
     """Mine, shared with me, and published ones I may read (can_view_journal_entry)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return JournalEntry.objects.none()
+    member = Q(trip__members__user_id=user.pk)
     published = Q(status=EntryStatus.PUBLISHED) & (
-        Q(trip__isnull=True) | Q(trip__visibility=Visibility.PUBLIC) | Q(trip__members__user_id=user.pk)
+        Q(trip__isnull=True) | Q(trip__visibility=Visibility.PUBLIC) | member
     )
-    condition = Q(author_id=user.pk) | Q(collaborator_links__user_id=user.pk) | published
+    # Authors and collaborators read their entries only while members of the entry's trip
+    # (journals.permissions.can_edit_journal_entry).
+    editor = (Q(author_id=user.pk) | Q(collaborator_links__user_id=user.pk)) & (Q(trip__isnull=True) | member)
+    condition = editor | published
     visible = JournalEntry.objects.filter(pk__in=JournalEntry.objects.filter(condition).values("pk"))
     if trip_id is not None:
         visible = visible.filter(trip_id=trip_id)

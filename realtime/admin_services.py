@@ -299,6 +299,7 @@ async def broadcast_to_room(room_id: str, message: str, kind: str) -> int | None
     as it leaves. None if it could not be sent."""
     room = await get_registry().get_room(room_id)
     recipients = room["clientCount"] if room else 0
-    if await abroadcast(room_id, protocol.NOTIFICATION, notification(message, kind)) is None:
+    aud = (await rooms.aroom_audience(room_id)).to_wire()  # the room's audience now
+    if await abroadcast(room_id, protocol.NOTIFICATION, notification(message, kind), aud) is None:
         return None
     return recipients

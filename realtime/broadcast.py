@@ -61,14 +61,26 @@ def _order_lock(room_id: str) -> asyncio.Lock:
     return locks[hash(room_id) % _ORDER_STRIPES]
 
 
-async def abroadcast(room_id: str, type_: str, payload: dict[str, Any]) -> int | None:
-    """Send a room event; its eventId, or None if it could not be sent (logged, counted)."""
+async def abroadcast(
+    room_id: str, type_: str, payload: dict[str, Any], audience: list[int] | None = None
+) -> int | None:
+    """Send a room event; its eventId, or None if it could not be sent (logged, counted).
+
+    `audience` (realtime.audience, wire form) is who may receive it: None for everyone in
+    the room, else the user ids, frozen now. It travels with the event to every node and
+    into the history, so live delivery and replay apply the same rule."""
     started = time.perf_counter()
     try:
         head, tail = _frame_parts(room_id, type_, payload)
         async with _order_lock(room_id):
-            appended = await get_history().append(room_id, head, tail)
-            message = {"type": "room.event", "room": room_id, "id": appended.event_id, "text": appended.text}
+            appended = await get_history().append(room_id, head, tail, audience)
+            message = {
+                "type": "room.event",
+                "room": room_id,
+                "id": appended.event_id,
+                "text": appended.text,
+                "aud": audience,
+            }
             await get_channel_layer().group_send(rooms.group_name(room_id), message)
     except Exception:
         STATS.counters["broadcastFailures"] += 1
@@ -103,8 +115,10 @@ def run_from_sync(coro_fn: Any, *args: Any) -> Any:
     return loop.create_task(coro_fn(*args))
 
 
-def broadcast(room_id: str, type_: str, payload: dict[str, Any]) -> int | None:
-    return run_from_sync(abroadcast, room_id, type_, payload)
+def broadcast(
+    room_id: str, type_: str, payload: dict[str, Any], audience: list[int] | None = None
+) -> int | None:
+    return run_from_sync(abroadcast, room_id, type_, payload, audience)
 
 
 def broadcast_all(type_: str, payload: dict[str, Any]) -> bool:
@@ -112,5 +126,12 @@ def broadcast_all(type_: str, payload: dict[str, Any]) -> bool:
 
 
 def broadcast_on_commit(room_id: str, type_: str, payload: dict[str, Any], using: str | None = None) -> None:
-    """Send after the current transaction commits (nothing if it rolls back)."""
-    transaction.on_commit(functools.partial(broadcast, room_id, type_, payload), using=using, robust=True)
+    """Send after the current transaction commits (nothing if it rolls back), to the
+    room's audience at that moment."""
+    transaction.on_commit(
+        functools.partial(_broadcast_to_room, room_id, type_, payload), using=using, robust=True
+    )
+
+
+def _broadcast_to_room(room_id: str, type_: str, payload: dict[str, Any]) -> int | None:
+    return broadcast(room_id, type_, payload, rooms.room_audience(room_id).to_wire())

@@ -38,9 +38,13 @@ BEARER_PREFIX = "bearer."
 @dataclass
 class RoomSubscription:
     # While joining, live events are buffered here (the replay goes first); afterwards
-    # events with eventId <= floor (already covered by the join) are dropped.
-    buffer: list[tuple[int, str]] | None = field(default_factory=list)
+    # events with eventId <= floor (already covered by the join) are dropped. Each is
+    # (eventId, text, allowed user ids or None: realtime.audience).
+    buffer: list[tuple[int, str, frozenset[int] | None]] | None = field(default_factory=list)
     floor: int = 0
+    # Joined only through the staff override (admin inspection): every event of the room,
+    # and the room is left when the staff flag goes (realtime.hub recheck).
+    via_staff: bool = False
 
 
 class RealtimeConsumer(AsyncWebsocketConsumer):

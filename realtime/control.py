@@ -2,6 +2,8 @@
 
 - `kick_client(client_id)`: the node holding the client closes it 4003.
 - `deactivate_user(user_id)`: every node closes that user's connections 4003.
+- `sign_out_user(user_id)`: every node closes that user's connections 4001 (password
+  changed: the client must sign in again).
 - `recheck_access(user_id=None, rooms=None, room_types=None)`: every node re-runs
   `can_join` for its matching members and removes those who lost access
   (`room_left` with reason `access_revoked`).
@@ -42,6 +44,10 @@ async def adeactivate_user(user_id: int) -> bool:
     return await _send(ALL_NODES_GROUP, "deactivate", userId=user_id)
 
 
+async def asign_out_user(user_id: int) -> bool:
+    return await _send(ALL_NODES_GROUP, "signout", userId=user_id)
+
+
 async def arecheck_access(
     user_id: int | None = None, rooms: list[str] | None = None, room_types: list[str] | None = None
 ) -> bool:
@@ -54,6 +60,10 @@ def kick_client(client_id: str) -> bool:
 
 def deactivate_user(user_id: int) -> bool:
     return run_from_sync(adeactivate_user, user_id)
+
+
+def sign_out_user(user_id: int) -> bool:
+    return run_from_sync(asign_out_user, user_id)
 
 
 def recheck_access(

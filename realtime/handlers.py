@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
-from realtime import protocol, rooms
+from realtime import audience, protocol, rooms
 from realtime.auth import AuthFailed, authenticate_token
 from realtime.broadcast import abroadcast
 from realtime.protocol import Close, Err, ProtocolError, Request
@@ -91,10 +91,13 @@ async def authenticate(session: RealtimeConsumer, token: str, reply_to: str | No
     await session.reply(protocol.AUTHENTICATED, payload, reply_to)
 
 
-async def _subscribe(session: RealtimeConsumer, room_id: str, *, announce: bool) -> None:
+async def _subscribe(
+    session: RealtimeConsumer, room_id: str, *, announce: bool, via_staff: bool = False
+) -> None:
     """Local subscription and registry membership; presence announced on a first join."""
     assert session.hub is not None
     subscription = session.rooms.setdefault(room_id, _new_subscription())
+    subscription.via_staff = via_staff
     await session.hub.subscribe(session, room_id)
     user = session.user_dict()
     first = await session.hub.registry.join(session.client_id, room_id, user, list(session.rooms))
@@ -130,9 +133,12 @@ async def join_room(session: RealtimeConsumer, request: Request) -> None:
     if not already and room.value != personal and len(counted) >= settings.WS_MAX_ROOMS_PER_CONNECTION:
         ws_event("denial", session, room=room.value, code=Err.TOO_MANY_ROOMS)
         raise ProtocolError(Err.TOO_MANY_ROOMS, f"At most {settings.WS_MAX_ROOMS_PER_CONNECTION} rooms.")
-    if not already and not await rooms.check_access(session.user, room):
-        ws_event("denial", session, room=room.value, code=Err.ROOM_ACCESS_DENIED)
-        raise ProtocolError(Err.ROOM_ACCESS_DENIED, "You may not join this room.")
+    access = rooms.Access.GRANTED
+    if not already:
+        access = await rooms.check_access(session.user, room)
+        if not access:
+            ws_event("denial", session, room=room.value, code=Err.ROOM_ACCESS_DENIED)
+            raise ProtocolError(Err.ROOM_ACCESS_DENIED, "You may not join this room.")
     if session.closed:
         return
     history = session.hub.history
@@ -140,7 +146,7 @@ async def join_room(session: RealtimeConsumer, request: Request) -> None:
         replay = await history.replay(room.value, None, None)
     else:
         try:
-            await _subscribe(session, room.value, announce=True)
+            await _subscribe(session, room.value, announce=True, via_staff=access is rooms.Access.STAFF)
             replay = await history.replay(room.value, payload.get("since"), payload.get("epoch"))
         except Exception:
             await _undo_join(session, room.value)
@@ -148,8 +154,11 @@ async def join_room(session: RealtimeConsumer, request: Request) -> None:
     subscription = session.rooms.get(room.value)
     if subscription is None:  # closed or revoked meanwhile
         return
-    for _event_id, text in replay.events:
-        await session.push(text)
+    # The replay applies the live rule (realtime.audience): only the events this client
+    # could have received when they happened. Access gained since opens nothing older.
+    for _event_id, text, aud in replay.events:
+        if audience.allows(audience.from_wire(aud), session.user_id, via_staff=subscription.via_staff):
+            await session.push(text)
     members = await session.hub.registry.members(room.value)
     answer = {
         "roomId": room.value,
@@ -165,8 +174,10 @@ async def join_room(session: RealtimeConsumer, request: Request) -> None:
     head = replay.last_event_id
     while subscription.buffer:
         pending, subscription.buffer = subscription.buffer, []
-        for event_id, text in pending:
-            if event_id > head:
+        for event_id, text, allowed in pending:
+            if event_id > head and audience.allows(
+                allowed, session.user_id, via_staff=subscription.via_staff
+            ):
                 await session.push(text)
     subscription.buffer = None
     subscription.floor = max(subscription.floor, head)

@@ -28,10 +28,12 @@ import uuid
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any
 
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.contrib.auth import get_user_model
 
-from realtime import protocol, rooms
+from realtime import audience, protocol, rooms
 from realtime.frames import text_frame
 from realtime.history import get_history
 from realtime.registry import Left, get_registry
@@ -44,6 +46,11 @@ logger = logging.getLogger(__name__)
 
 ALL_NODES_GROUP = "nodes.all"
 _STRIPES = 64
+
+
+@database_sync_to_async
+def _load_user(user_id: int) -> Any:
+    return get_user_model().objects.filter(pk=user_id).first()
 
 
 def node_group(node_id: str) -> str:
@@ -195,7 +202,7 @@ class Hub:
             try:
                 kind = message.get("type")
                 if kind == "room.event":
-                    await self.deliver(message["room"], message["id"], message["text"])
+                    await self.deliver(message["room"], message["id"], message["text"], message.get("aud"))
                 elif kind == "all.event":
                     sessions = [s for s in self.connections.values() if s.user is not None]
                     observe_fanout(len(sessions))
@@ -205,23 +212,27 @@ class Hub:
             except Exception:
                 logger.exception("node channel message %r failed", message.get("type"))
 
-    async def deliver(self, room_id: str, event_id: int, text: str) -> None:
-        """One room event to every local member: the frame is built once, and each
-        member's share is one non-blocking socket write (realtime.wire), with no task,
-        coroutine or dict allocation per socket. Members still joining buffer the event
-        (replay first); events their join already covered are skipped."""
+    async def deliver(self, room_id: str, event_id: int, text: str, aud: list[int] | None = None) -> None:
+        """One room event to every local member its audience admits (realtime.audience,
+        the same rule as replay): the frame is built once, and each member's share is one
+        non-blocking socket write (realtime.wire), with no task, coroutine or dict
+        allocation per socket. Members still joining buffer the event (replay first);
+        events their join already covered are skipped."""
         members = self.rooms.get(room_id)
         if not members:
             return
         observe_fanout(len(members))
+        allowed = audience.from_wire(aud)
         receivers = []
         for session in list(members):
             subscription = session.rooms.get(room_id)
             if subscription is None or session.closed:
                 continue
             if subscription.buffer is not None:
-                subscription.buffer.append((event_id, text))
-            elif event_id > subscription.floor:
+                subscription.buffer.append((event_id, text, allowed))
+            elif event_id > subscription.floor and (
+                allowed is None or subscription.via_staff or session.user_id in allowed
+            ):  # audience.allows, inlined: this loop is the fan-out's hot path
                 receivers.append(session)
         await self._fan_out(receivers, text)
 
@@ -254,21 +265,36 @@ class Hub:
             session = self.connections.get(message.get("clientId", ""))
             if session is not None:
                 await session.close_with(protocol.Close.FORBIDDEN)
-        elif kind == "deactivate":
+        elif kind == "deactivate":  # account deactivated or deleted
             for session in [s for s in self.connections.values() if s.user_id == message.get("userId")]:
                 await session.close_with(protocol.Close.FORBIDDEN)
+        elif kind == "signout":  # password changed: every token is void, sign in again
+            for session in [s for s in self.connections.values() if s.user_id == message.get("userId")]:
+                await session.close_with(
+                    protocol.Close.AUTH_FAILED, protocol.Err.INVALID_TOKEN, "Sign in again."
+                )
         elif kind == "recheck":
             await self._recheck(message)
 
     async def _recheck(self, message: dict[str, Any]) -> None:
         """Re-run `can_join` for local members (one check per user and room) and remove
-        those who lost access: `room_left` with reason access_revoked."""
+        those who lost access: `room_left` with reason access_revoked. The users are read
+        again first (a staff flag removed, an account deactivated), so a connection's
+        user is never older than the last recheck."""
         user_id, only_rooms = message.get("userId"), message.get("rooms")
         room_types = message.get("roomTypes") or []
-        decided: dict[tuple[int, str], bool] = {}
+        if user_id is not None:
+            fresh = await _load_user(user_id)
+            for session in self.connections.values():
+                if session.user_id == user_id and session.user is not None:
+                    if fresh is None or not fresh.is_active:
+                        self.spawn(session.close_with(protocol.Close.FORBIDDEN))
+                    else:
+                        session.user = fresh
+        decided: dict[tuple[int, str], rooms.Access] = {}
         for room_id, members in list(self.rooms.items()):
             room = rooms.parse_room_id(room_id)
-            if room is None or room.type.name == "user":
+            if room is None:
                 continue
             if not ((only_rooms and room_id in only_rooms) or room.type.name in room_types or
                     (not only_rooms and not room_types)):  # fmt: skip
@@ -279,8 +305,12 @@ class Hub:
                 key = (session.user_id, room_id)
                 if key not in decided:
                     decided[key] = await rooms.check_access(session.user, room)
-                if not decided[key]:
+                access = decided[key]
+                subscription = session.rooms.get(room_id)
+                if not access:
                     await session.revoke(room_id)
+                elif subscription is not None:
+                    subscription.via_staff = access is rooms.Access.STAFF
 
     # --- maintenance -----------------------------------------------------------------------
     async def _maintenance_loop(self) -> None:
@@ -341,7 +371,9 @@ class Hub:
 
         room = rooms.parse_room_id(room_id)
         if room is not None and room.type.name != "user":  # no presence in personal rooms
-            await abroadcast(room_id, type_, {"roomId": room_id, "user": user})
+            # Presence is an event of the room like any other: for its audience now.
+            aud = (await rooms.aroom_audience(room_id)).to_wire()
+            await abroadcast(room_id, type_, {"roomId": room_id, "user": user}, aud)
 
     async def announce_left(self, left: list[Left]) -> None:
         for item in left:

@@ -1,6 +1,9 @@
 """Model changes that affect live sockets, told to every node after the commit:
 
-- a user deactivated by staff: their connections close 4003;
+- a user deactivated by staff, or deleted: their connections close 4003;
+- a user's password changed: their connections close 4001 (sign in again);
+- a user's staff flag removed: they leave the rooms they joined only through the staff
+  override (`room_left`, reason `access_revoked`);
 - a trip member removed, or a trip made private or deleted: members who lost access to
   the trip's rooms are removed from them (`room_left`, reason `access_revoked`);
 - a collaborator removed from a journal entry: they leave that entry's room if the
@@ -26,8 +29,22 @@ def _on_commit(fn: Any, *args: Any, **kwargs: Any) -> None:
 
 
 def user_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
-    if not created and not instance.is_active:
+    if created:
+        return
+    changed = instance.access_changes()
+    instance.access_fields_saved()
+    if not instance.is_active:
         _on_commit(control.deactivate_user, instance.pk)
+    elif "password" in changed:
+        # Every token of the account is void (simplejwt CHECK_REVOKE_TOKEN): sign in again.
+        _on_commit(control.sign_out_user, instance.pk)
+    elif "is_staff" in changed and not instance.is_staff:
+        # Rooms joined only through the staff override are left (the user is re-read).
+        _on_commit(control.recheck_access, user_id=instance.pk)
+
+
+def user_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
+    _on_commit(control.deactivate_user, instance.pk)
 
 
 def trip_member_removed(sender: Any, instance: Any, **kwargs: Any) -> None:
@@ -61,6 +78,7 @@ def connect() -> None:
     from trips.models import Trip, TripMember
 
     post_save.connect(user_saved, sender=get_user_model(), dispatch_uid="realtime.user_saved")
+    post_delete.connect(user_deleted, sender=get_user_model(), dispatch_uid="realtime.user_deleted")
     post_delete.connect(trip_member_removed, sender=TripMember, dispatch_uid="realtime.trip_member_removed")
     pre_save.connect(trip_before_save, sender=Trip, dispatch_uid="realtime.trip_before_save")
     post_save.connect(trip_saved, sender=Trip, dispatch_uid="realtime.trip_saved")

@@ -35,6 +35,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 
+from realtime.audience import Audience
 from trava.api.camel import camelize
 from trips.budget import budget_summary
 from trips.models import Expense, ItineraryItem, Trip
@@ -60,6 +61,9 @@ class Event:
     type: str
     rooms: tuple[str, ...]
     payload: dict[str, Any]
+    # Narrower than the rooms' own audience where the event is for fewer people (a
+    # journal draft's edits: its editors). None: whoever the room admits at commit.
+    audience: Audience | None = None
 
 
 Build = Callable[[], Iterable[Event]]
@@ -90,15 +94,22 @@ class _Pending:
 
     def __call__(self) -> None:
         from realtime.broadcast import broadcast
+        from realtime.rooms import room_audience
 
         try:
             events = list(self.build())
+            # Who may receive each event is decided now, with its payload (protocol.md
+            # 9.1): live delivery and replay both check this audience.
+            audiences = {room: room_audience(room) for event in events for room in event.rooms}
         except Exception:  # a payload that cannot be built must not fail the other hooks
             logger.exception("building the event %r failed", self.key)
             return
         for event in events:
             for room in event.rooms:
-                broadcast(room, event.type, event.payload)
+                audience = (
+                    audiences[room] if event.audience is None else audiences[room].narrowed(event.audience)
+                )
+                broadcast(room, event.type, event.payload, audience.to_wire())
 
 
 def _pending_by_key(connection: Any) -> dict[Hashable, list[_Pending]]:

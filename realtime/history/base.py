@@ -27,7 +27,8 @@ class Replay:
     epoch: str
     last_event_id: int
     recovered: bool
-    events: list[tuple[int, str]] = field(default_factory=list)  # (eventId, text), in order
+    # (eventId, text, audience in wire form), in order: the caller filters by audience.
+    events: list[tuple[int, str, list[int] | None]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def decide(
     head: int,
     since: int | None,
     client_epoch: str | None,
-    retained: list[tuple[int, str]],
+    retained: list[tuple[int, str, list[int] | None]],
 ) -> Replay:
     """The resume rule (protocol.md section 4), given the retained events (id > since,
     within the maximum age, in order). A client that sends no epoch is trusted on ids."""
@@ -51,7 +52,7 @@ def decide(
         return Replay(epoch, head, recovered=False)
     if (client_epoch is not None and client_epoch != epoch) or since > head:
         return Replay(epoch, head, recovered=False)
-    missed = [(event_id, text) for event_id, text in retained if event_id > since]
+    missed = [entry for entry in retained if entry[0] > since]
     # Recovered only when every missed id since+1..head is still retained: no gap.
     if len(missed) != head - since or (missed and missed[0][0] != since + 1):
         return Replay(epoch, head, recovered=False)
@@ -60,8 +61,9 @@ def decide(
 
 class History(abc.ABC):
     @abc.abstractmethod
-    async def append(self, room_id: str, head: str, tail: str) -> Appended:
-        """Assign the room's next eventId and store `head + id + tail`, atomically."""
+    async def append(self, room_id: str, head: str, tail: str, audience: list[int] | None = None) -> Appended:
+        """Assign the room's next eventId and store `head + id + tail` with the event's
+        audience (realtime.audience, wire form), atomically."""
 
     @abc.abstractmethod
     async def replay(self, room_id: str, since: int | None, epoch: str | None) -> Replay:

@@ -29,18 +29,18 @@ class MemoryHistory(History):
             room = self.rooms[room_id] = _Room()
         return room
 
-    async def append(self, room_id: str, head: str, tail: str) -> Appended:
+    async def append(self, room_id: str, head: str, tail: str, audience: list[int] | None = None) -> Appended:
         room = self._room(room_id)
         room.head += 1
         room.last_ms = int(time.time() * 1000)
         text = event_text(head, room.head, room.epoch, tail)
-        room.events.append((room.head, room.last_ms, text))
+        room.events.append((room.head, room.last_ms, text, audience))
         return Appended(room.epoch, room.head, text)
 
     async def replay(self, room_id: str, since: int | None, epoch: str | None) -> Replay:
         room = self._room(room_id)
         oldest = time.time() * 1000 - settings.HISTORY_MAX_AGE * 1000
-        retained = [(event_id, text) for event_id, ms, text in room.events if ms >= oldest]
+        retained = [(event_id, text, aud) for event_id, ms, text, aud in room.events if ms >= oldest]
         return decide(epoch=room.epoch, head=room.head, since=since, client_epoch=epoch, retained=retained)
 
     async def last(self, room_id: str) -> tuple[int, int | None]:

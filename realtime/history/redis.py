@@ -12,10 +12,12 @@ import time
 
 from django.conf import settings
 
+from realtime import audience as audience_codec
 from realtime import redisconn
 from realtime.history.base import Appended, History, Replay, decide, event_text, new_epoch
 
-# KEYS: seq, stream, epoch. ARGV: head, tail, new epoch, maxlen, stream ttl ms, meta ttl ms.
+# KEYS: seq, stream, epoch. ARGV: head, tail, new epoch, maxlen, stream ttl ms, meta ttl ms,
+# audience (realtime.audience.encode: '' for everyone in the room).
 _APPEND = """
 local epoch = redis.call('GET', KEYS[3])
 if not epoch then
@@ -26,7 +28,7 @@ end
 local id = redis.call('INCR', KEYS[1])
 -- The same text as history.base.event_text: head, id, the epoch, tail.
 local text = ARGV[1] .. id .. ',"epoch":"' .. epoch .. '"' .. ARGV[2]
-redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[4], '*', 'id', id, 'text', text)
+redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[4], '*', 'id', id, 'text', text, 'aud', ARGV[7])
 redis.call('PEXPIRE', KEYS[2], ARGV[5])
 redis.call('PEXPIRE', KEYS[1], ARGV[6])
 redis.call('PEXPIRE', KEYS[3], ARGV[6])
@@ -55,12 +57,12 @@ def _keys(room_id: str) -> list[str]:
 
 
 class RedisHistory(History):
-    async def append(self, room_id: str, head: str, tail: str) -> Appended:
+    async def append(self, room_id: str, head: str, tail: str, audience: list[int] | None = None) -> Appended:
         stream_ttl = int(max(settings.HISTORY_MAX_AGE, 1) * 1000)
         async with redisconn.client() as redis:
             epoch, event_id = await redis.eval(
                 _APPEND, 3, *_keys(room_id), head, tail, new_epoch(),
-                max(settings.HISTORY_MAX_EVENTS, 1), stream_ttl, META_TTL_MS,
+                max(settings.HISTORY_MAX_EVENTS, 1), stream_ttl, META_TTL_MS, audience_codec.encode(audience),
             )  # fmt: skip
         return Appended(epoch, int(event_id), event_text(head, int(event_id), epoch, tail))
 
@@ -75,7 +77,7 @@ class RedisHistory(History):
         retained = []
         for _stream_id, fields in entries:
             values = dict(zip(fields[::2], fields[1::2], strict=True))
-            retained.append((int(values["id"]), values["text"]))
+            retained.append((int(values["id"]), values["text"], audience_codec.decode(values.get("aud"))))
         return decide(epoch=current, head=int(head), since=since, client_epoch=epoch, retained=retained)
 
     async def last(self, room_id: str) -> tuple[int, int | None]:

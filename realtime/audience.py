@@ -1,0 +1,72 @@
+"""Who may receive a room event: one rule for live delivery and for replay (protocol.md 9.1).
+
+An event is visible to a client when the client is in the event's room and the event's
+audience includes it. The audience is frozen when the event happens (at commit), from the
+room's access rule at that moment (`realtime.rooms.room_audience`), or narrower where the
+sender says so (a draft's edits: its author and collaborators):
+
+- `EVERYONE` (`users is None`): whoever may be in the room (a public trip, a published
+  entry of a public trip).
+- a set of user ids: exactly those users (a private trip's members at that moment, a
+  draft's editors, the owner of a personal room).
+
+Because the audience is fixed when the event happens, access gained later does not open
+older events: a user added to a trip is not in the member set of its earlier events, and
+a visitor of a trip made public a minute ago is not in the member set of what happened
+while it was private. Clients joined through the staff override (protocol.md section 8,
+admin inspection) receive every event of the room they inspect.
+
+The wire form (channel-layer message, history entry, the event log of issue 13) is
+`None` or a sorted list of ids (`to_wire`/`from_wire`); `encode`/`decode` give the
+compact text kept next to an event in the Redis history stream ("" for everyone).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Audience:
+    users: frozenset[int] | None = None
+
+    @classmethod
+    def of_users(cls, user_ids: Iterable[int]) -> Audience:
+        return cls(frozenset(int(u) for u in user_ids))
+
+    def narrowed(self, other: Audience) -> Audience:
+        """Both rules at once: the event's own audience within the room's."""
+        if self.users is None:
+            return other
+        if other.users is None:
+            return self
+        return Audience(self.users & other.users)
+
+    def to_wire(self) -> list[int] | None:
+        return None if self.users is None else sorted(self.users)
+
+
+EVERYONE = Audience()
+
+
+def from_wire(value: list[int] | None) -> frozenset[int] | None:
+    """The allowed ids of a wire audience (None: everyone in the room)."""
+    return None if value is None else frozenset(value)
+
+
+def encode(value: list[int] | None) -> str:
+    return "" if value is None else "," + ",".join(map(str, value))
+
+
+def decode(text: str | bytes | None) -> list[int] | None:
+    if isinstance(text, bytes):
+        text = text.decode()
+    if not text:
+        return None
+    return [int(part) for part in text.split(",") if part]
+
+
+def allows(allowed: frozenset[int] | None, user_id: int | None, *, via_staff: bool) -> bool:
+    """The one predicate: may this client (in the room) receive an event with this audience?"""
+    return allowed is None or via_staff or user_id in allowed
