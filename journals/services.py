@@ -11,7 +11,7 @@ from django.utils import timezone
 from journals.models import EntryStatus, JournalCollaborator, JournalComment, JournalEntry, JournalRevision
 from journals.signals import journal_entry_published
 from trava.accounts.models import User
-from trips.models import Trip, Visibility
+from trips.models import Trip
 from trips.permissions import can_participate_in_trip, is_trip_member
 
 
@@ -98,12 +98,10 @@ def journal_collaborator_add(*, entry: JournalEntry, username: str) -> User:
         raise JournalError("username", "No such user.")
     if user.pk == entry.author_id:
         raise JournalError("username", "The author already edits this entry.")
-    if (
-        entry.trip_id is not None
-        and entry.trip.visibility == Visibility.PRIVATE
-        and not is_trip_member(user, entry.trip_id)
-    ):
-        raise JournalError("username", "Only members of the entry's private trip can collaborate.")
+    # An entry of a trip is edited by members of the trip only (journals.permissions), public
+    # trip or not: a collaborator who is no member could never open it.
+    if entry.trip_id is not None and not is_trip_member(user, entry.trip_id):
+        raise JournalError("username", "Only members of the entry's trip can collaborate.")
     try:
         with transaction.atomic():
             JournalCollaborator.objects.create(entry=entry, user=user)
