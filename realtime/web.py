@@ -1,11 +1,5 @@
-"""The live trip page (`/app/`) and the WebSocket protocol's AsyncAPI document
-(`/api/asyncapi.yaml`).
-
-The page is one static HTML shell: it signs in against the REST token endpoint and keeps
-its JWTs in sessionStorage, so the view needs no server-side session. Everything it loads
-comes from this origin (the page must work offline), which its Content-Security-Policy
-states explicitly.
-"""
+"""The WebSocket protocol's AsyncAPI document (`/api/asyncapi.yaml`). The live page
+(`/app/`) is the `web` app."""
 
 from __future__ import annotations
 
@@ -14,39 +8,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 ASYNCAPI_PATH = Path(settings.BASE_DIR) / "docs" / "asyncapi.yaml"
-
-
-def _content_security_policy(request: HttpRequest) -> str:
-    # 'self' does not cover ws:// in every browser: name this origin's socket explicitly.
-    socket = f"{'wss' if request.is_secure() else 'ws'}://{request.get_host()}"
-    return "; ".join(
-        [
-            "default-src 'self'",
-            f"connect-src 'self' {socket}",
-            "img-src 'self' data:",
-            "style-src 'self'",
-            "script-src 'self'",
-            "base-uri 'none'",
-            "form-action 'self'",
-            "frame-ancestors 'none'",
-            "object-src 'none'",
-        ]
-    )
-
-
-@never_cache
-@require_GET
-def app_page(request: HttpRequest) -> HttpResponse:
-    """The live trip page: the HTML shell of realtime/static/realtime/app.js."""
-    response = render(request, "realtime/app.html")
-    response["Content-Security-Policy"] = _content_security_policy(request)
-    response["Referrer-Policy"] = "same-origin"
-    return response
 
 
 @lru_cache(maxsize=1)

@@ -94,6 +94,7 @@ INSTALLED_APPS = [
     "photos",
     "journals",
     "realtime",
+    "web",
 ]
 
 MIDDLEWARE = [

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from realtime.web import app_page, asyncapi_document
+from realtime.web import asyncapi_document
 from trava import health
 from trava.metrics import metrics_view
 
@@ -11,7 +11,7 @@ urlpatterns = [
     path("readyz", health.readyz, name="readyz"),
     path("metrics", metrics_view, name="metrics"),
     path("admin/", admin.site.urls),
-    path("app/", app_page, name="app"),
+    path("app/", include("web.urls")),
     path("api/auth/", include("trava.accounts.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/asyncapi.yaml", asyncapi_document, name="asyncapi"),

@@ -54,9 +54,10 @@ def page_of(browser, daphne_server: DaphneNode) -> Iterator:  # type: ignore[no-
 
 def sign_in(page, daphne_server: DaphneNode, scene: TripScene, username: str) -> None:  # type: ignore[no-untyped-def]
     page.goto(f"{daphne_server.http_url}/app/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(scene.password)
-    page.get_by_role("button", name="Sign in").click()
+    form = page.get_by_test_id("signin-form")
+    form.get_by_label("Username").fill(username)
+    form.get_by_label("Password").fill(scene.password)
+    form.get_by_role("button", name="Sign in").click()
     page.get_by_test_id("trip-list").get_by_text(scene.trip.title).wait_for(timeout=TIMEOUT_MS)
 
 
@@ -224,3 +225,30 @@ def test_after_a_server_restart_both_pages_come_back_and_alice_has_what_she_miss
             assert page.errors == []
     finally:
         node.stop()
+
+
+def test_a_hash_change_while_the_page_is_loading_opens_the_trip_without_an_error(  # type: ignore[no-untyped-def]
+    page_of, daphne_server: DaphneNode, trip_scene: TripScene
+) -> None:
+    # Signed in, but the page does not know who the user is yet (a new tab's first load):
+    # it asks /api/auth/me/, which is held back here while the URL changes to a trip.
+    page = page_of()
+    sign_in(page, daphne_server, trip_scene, "alice")
+    page.evaluate("sessionStorage.removeItem('trava.me')")
+    held = []
+    page.route("**/api/auth/me/", lambda route: held.append(route))
+    page.reload()
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the page never asked who is signed in"
+    page.evaluate("(id) => { location.hash = `#trip/${id}`; }", trip_scene.trip.pk)
+    page.wait_for_timeout(200)  # the hashchange has been handled by now
+    held[0].continue_()
+
+    page.get_by_test_id("trip-title").filter(has_text=trip_scene.trip.title).wait_for(timeout=TIMEOUT_MS)
+    page.locator(LIVE).wait_for(timeout=TIMEOUT_MS)
+    page.get_by_test_id("presence-member").filter(has_text="alice").wait_for(timeout=TIMEOUT_MS)
+    assert page.errors == []
+    assert page.outside == []

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class WebConfig(AppConfig):
+    """The /app/ page: an HTML shell and native ES modules (web/static/web/app/), built on
+    the browser client library (realtime/static/realtime/trava-realtime.js)."""
+
+    name = "web"
