@@ -21,6 +21,8 @@ from photos.serializers import (
     PhotoReactionSerializer,
     PhotoSerializer,
 )
+from realtime.audience import Audience
+from realtime.rooms import room_audience
 from trips.events import CREATED, DELETED, UPDATED, Event, represent, send_on_commit, trip_room
 
 PHOTO_UPLOADED = "photo_uploaded"
@@ -37,8 +39,9 @@ def _rooms(album: Album) -> tuple[str, ...]:
     return (album_room(album.pk), trip_room(album.trip_id))
 
 
-def _album_event(album: Album, action: str) -> Event:
-    return Event(ALBUM_UPDATED, _rooms(album), {**represent(AlbumSerializer, album), "action": action})
+def _album_event(album: Album, action: str, audience: Audience | None = None) -> Event:
+    payload = {**represent(AlbumSerializer, album), "action": action}
+    return Event(ALBUM_UPDATED, _rooms(album), payload, audience)
 
 
 def album_saved(album_id: int, *, created: bool) -> None:
@@ -50,7 +53,9 @@ def album_saved(album_id: int, *, created: bool) -> None:
 
 
 def album_deleted(album: Album) -> None:
-    event = _album_event(album, DELETED)  # as it was (its photos are gone: photoCount 0)
+    # As it was (its photos are gone: photoCount 0), for whoever could see it then: after
+    # the commit its room has no album to ask.
+    event = _album_event(album, DELETED, room_audience(trip_room(album.trip_id)))
     send_on_commit((ALBUM_UPDATED, album.pk), lambda: [event], final=True)
 
 

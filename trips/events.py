@@ -61,8 +61,9 @@ class Event:
     type: str
     rooms: tuple[str, ...]
     payload: dict[str, Any]
-    # Narrower than the rooms' own audience where the event is for fewer people (a
-    # journal draft's edits: its editors). None: whoever the room admits at commit.
+    # Who may receive it, where the rooms cannot tell at commit: a deletion whose room
+    # goes with the deleted thing (an album's room) takes the audience of the moment it
+    # was deleted. None: whoever each room admits at commit (realtime.rooms).
     audience: Audience | None = None
 
 
@@ -100,15 +101,18 @@ class _Pending:
             events = list(self.build())
             # Who may receive each event is decided now, with its payload (protocol.md
             # 9.1): live delivery and replay both check this audience.
-            audiences = {room: room_audience(room) for event in events for room in event.rooms}
+            audiences = {
+                room: room_audience(room)
+                for event in events
+                if event.audience is None
+                for room in event.rooms
+            }
         except Exception:  # a payload that cannot be built must not fail the other hooks
             logger.exception("building the event %r failed", self.key)
             return
         for event in events:
             for room in event.rooms:
-                audience = (
-                    audiences[room] if event.audience is None else audiences[room].narrowed(event.audience)
-                )
+                audience = audiences[room] if event.audience is None else event.audience
                 broadcast(room, event.type, event.payload, audience.to_wire())
 
 

@@ -26,7 +26,8 @@ START = datetime.datetime(2026, 6, 2, 10, 0, tzinfo=datetime.UTC)
 def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, dict[str, Any]]]:
     calls: list[tuple[str, str, dict[str, Any]]] = []
     monkeypatch.setattr(
-        "realtime.broadcast.broadcast", lambda room, type_, payload: calls.append((room, type_, payload))
+        "realtime.broadcast.broadcast",
+        lambda room, type_, payload, audience=None: calls.append((room, type_, payload)),
     )
     return calls
 
