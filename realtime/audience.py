@@ -2,8 +2,9 @@
 
 An event is visible to a client when the client is in the event's room and the event's
 audience includes it. The audience is frozen when the event happens (at commit), from the
-room's access rule at that moment (`realtime.rooms.room_audience`), or narrower where the
-sender says so (a draft's edits: its author and collaborators):
+room's access rule at that moment (`realtime.rooms.room_audience`; a journal room's rule
+depends on the entry: a draft's audience is its author and collaborators), or by the
+sender where the room cannot tell at commit (a deleted album's last event):
 
 - `EVERYONE` (`users is None`): whoever may be in the room (a public trip, a published
   entry of a public trip).
@@ -34,14 +35,6 @@ class Audience:
     @classmethod
     def of_users(cls, user_ids: Iterable[int]) -> Audience:
         return cls(frozenset(int(u) for u in user_ids))
-
-    def narrowed(self, other: Audience) -> Audience:
-        """Both rules at once: the event's own audience within the room's."""
-        if self.users is None:
-            return other
-        if other.users is None:
-            return self
-        return Audience(self.users & other.users)
 
     def to_wire(self) -> list[int] | None:
         return None if self.users is None else sorted(self.users)
