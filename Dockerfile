@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
-# Trava: one image, N nodes. Built from the same requirements.txt and entry point
-# (`python -m realtime.serve`) that `make run` and CI use.
+# Trava: one image, N nodes. Built from requirements.txt alone (the runtime: no test tools,
+# which are in requirements-dev.txt) and the entry point `make run` and CI use
+# (`python -m realtime.serve`). A checkout's .env is not copied (.dockerignore).
 
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1
@@ -10,8 +11,10 @@ COPY requirements.txt .
 RUN /opt/venv/bin/pip install -r requirements.txt
 COPY . .
 # Static files (admin, API docs, the client library) collected into the image;
-# WhiteNoise serves them, compressed, without the app's finders.
-RUN DEBUG=1 /opt/venv/bin/python manage.py collectstatic --noinput \
+# WhiteNoise serves them, compressed, without the app's finders. Settings need a key to
+# load: a random one, used for this command only (nodes get theirs from the environment).
+RUN SECRET_KEY="$(/opt/venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+    DEBUG=1 /opt/venv/bin/python manage.py collectstatic --noinput \
     && rm -rf .venv tests bench .ci .git
 
 FROM python:3.11-slim-bookworm AS runtime

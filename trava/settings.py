@@ -14,55 +14,70 @@ import socket
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import NoReturn
 
 import dj_database_url
+import environ
+
+from trava.localenv import read_local_env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
+# The checkout's git-ignored .env (written by `make setup`: a random SECRET_KEY, DEBUG=1)
+# under the process environment, which wins. Production has none (TRAVA_ENV_FILE, localenv).
+LOCAL_ENV_FILE = read_local_env()
+
+# django-environ parses every variable below; these helpers add the house rules: an unset
+# or blank variable takes the default, and a malformed number stops the process with one
+# clear line instead of a traceback.
+env = environ.Env()
+
+
+def _given(name: str) -> bool:
+    return bool(os.environ.get(name, "").strip())
+
+
+def _malformed(name: str, kind: str) -> NoReturn:
+    sys.exit(f"trava: {name} must be {kind}, got {os.environ.get(name)!r}")
+
 
 def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
+    return env.str(name) if _given(name) else default
 
 
 def env_bool(name: str, default: bool = False) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    return raw.strip().lower() in {"1", "true", "yes", "on"}
+    return env.bool(name) if _given(name) else default
 
 
 def env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
     try:
-        return int(raw)
+        return env.int(name) if _given(name) else default
     except ValueError:
-        sys.exit(f"trava: {name} must be an integer, got {raw!r}")
+        _malformed(name, "an integer")
 
 
 def env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
     try:
-        return float(raw)
+        return env.float(name) if _given(name) else default
     except ValueError:
-        sys.exit(f"trava: {name} must be a number, got {raw!r}")
+        _malformed(name, "a number")
 
 
 def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+    items = env.list(name) if _given(name) else default.split(",")
+    return [item.strip() for item in items if item.strip()]
 
 
 # --- Core ------------------------------------------------------------------------------
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env_str("SECRET_KEY")
+# Read as is: django-environ would take a key starting with `$` for a reference to another
+# variable. There is no fallback key: development keys come from the checkout's .env.
+SECRET_KEY = os.environ.get("SECRET_KEY", "").strip()
 if not SECRET_KEY:
+    # One clear line, no traceback: a node must never run on a known key.
     if not DEBUG:
-        # One clear line, no traceback: a production node must never run on a known key.
         sys.exit("trava: SECRET_KEY must be set when DEBUG is off (export SECRET_KEY=...)")
-    SECRET_KEY = "django-insecure-trava-development-only-key-do-not-use-in-production"
+    sys.exit("trava: SECRET_KEY is not set: run `make setup` (writes a development .env) or export it")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")

@@ -9,15 +9,23 @@ import os
 import uuid
 from pathlib import Path
 
+from trava.localenv import new_secret_key, read_local_env
+
+# The suite's own values first: the checkout's .env (read next, and again by
+# trava.settings, never overriding) must not point the tests at a developer's Redis
+# prefix, media folder or throttles. The process environment still wins over both.
 os.environ.setdefault("DEBUG", "1")
-os.environ.setdefault("SECRET_KEY", "trava-test-suite-secret-key-not-for-production-0123456789")
 os.environ.setdefault("TRAVA_REDIS_PREFIX", f"trava-test-{uuid.uuid4().hex[:10]}")
 os.environ.setdefault("THROTTLE_LOGIN", "10000/min")
 os.environ.setdefault("THROTTLE_REGISTER", "10000/min")
 os.environ.setdefault("MEDIA_ROOT", str(Path(__file__).resolve().parent.parent / ".pytest-media"))
+# The signing key: the environment's, else the checkout's .env (make setup), else one made
+# for this run. The daphne processes the suite starts inherit it through the environment.
+read_local_env()
+os.environ.setdefault("SECRET_KEY", new_secret_key())
 
-from trava.settings import *  # noqa: F403
-from trava.settings import BASE_DIR, DATABASES
+from trava.settings import *  # noqa: E402, F403  (after the environment above)
+from trava.settings import BASE_DIR, DATABASES  # noqa: E402
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not :memory:, so the daphne processes the tests start see the same data.

@@ -64,7 +64,13 @@ def test_swagger_ui_needs_no_network(http: httpx.Client) -> None:
 
 
 def test_debug_off_without_secret_key_exits_with_one_clear_line() -> None:
-    env = {"PATH": "/usr/bin:/bin", "DEBUG": "0", "DJANGO_SETTINGS_MODULE": "trava.settings"}
+    # Production: DEBUG off and no .env (TRAVA_ENV_FILE empty: the checkout's is not read).
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DEBUG": "0",
+        "DJANGO_SETTINGS_MODULE": "trava.settings",
+        "TRAVA_ENV_FILE": "",
+    }
     result = subprocess.run(
         [sys.executable, "manage.py", "check"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )

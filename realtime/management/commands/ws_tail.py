@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -30,7 +31,9 @@ class Command(BaseCommand):
         who = parser.add_mutually_exclusive_group(required=True)
         who.add_argument("--token", help="an access token")
         who.add_argument("--user", help="a username: mints an access token for that user")
-        parser.add_argument("--url", default="ws://127.0.0.1:8000/ws", help="default: %(default)s")
+        # The server `make run` starts: the same PORT variable (127.0.0.1, 8000 by default).
+        default_url = f"ws://127.0.0.1:{os.environ.get('PORT') or 8000}/ws"
+        parser.add_argument("--url", default=default_url, help="default: %(default)s")
         parser.add_argument("--pretty", action="store_true", help="readable lines instead of JSON")
         parser.add_argument("--since", type=int, help="replay the events after this eventId (with --epoch)")
         parser.add_argument("--epoch", help="the room's epoch that --since refers to")
