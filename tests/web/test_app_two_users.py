@@ -138,6 +138,21 @@ def test_two_people_plan_a_trip_share_a_photo_and_meet_the_journal_version_check
     ben.get_by_test_id("notifications-count").wait_for(state="hidden")
     ana.get_by_test_id("presence-member").filter(has_text="ben").wait_for()
 
+    # Ana plans: a stop reaches Ben's itinerary live; she proposes an activity and says yes.
+    ana.get_by_text("Add a stop").click()
+    stop = ana.get_by_test_id("itinerary-form")
+    stop.get_by_label("Stop").fill("Port tasting at Graham's")
+    stop.get_by_label("Starts").fill("2026-06-13T17:30")
+    stop.get_by_role("button", name="Add stop").click()
+    ben.get_by_test_id("itinerary-item").filter(has_text="Port tasting at Graham's").wait_for()
+    activity = ana.get_by_test_id("activity-form")
+    activity.get_by_label("Activity").fill("Sunset at Jardim do Morro")
+    activity.get_by_label("When").fill("2026-06-12T20:30")
+    activity.get_by_role("button", name="Propose").click()
+    proposed = ana.get_by_test_id("activity-item").filter(has_text="Sunset at Jardim do Morro")
+    proposed.get_by_role("button", name="Going").click()
+    proposed.get_by_test_id("activity-going").filter(has_text="Going: ana").wait_for()
+
     # Photos: Ana makes an album; Ben, on the photos tab, sees it arrive and opens it.
     go(ana, f"#trip/{trip_id}/photos")
     go(ben, f"#trip/{trip_id}/photos")
@@ -222,6 +237,11 @@ def test_two_people_plan_a_trip_share_a_photo_and_meet_the_journal_version_check
     # Ana publishes; Ben's page shows it published.
     ana.get_by_test_id("journal-publish").click()
     ben.get_by_test_id("journal-entry-status").filter(has_text="Published").wait_for()
+    # Ben comments on the published entry; Ana, reading it, sees the comment arrive.
+    ben.get_by_test_id("journal-comment-input").fill("Saving this for next year.")
+    ben.get_by_test_id("journal-comment-send").click()
+    ana.get_by_test_id("journal-comment").filter(has_text="Saving this for next year.").wait_for()
+    assert ana.get_by_test_id("journal-comment").count() == 1
 
     # Screenshots of the trip page, desktop and phone width.
     shots = artifacts_dir()
@@ -235,12 +255,23 @@ def test_two_people_plan_a_trip_share_a_photo_and_meet_the_journal_version_check
     ana.evaluate("document.getElementById('toasts').replaceChildren()")
     for label, viewport in (("desktop", DESKTOP), ("phone", PHONE)):
         ana.set_viewport_size(viewport)
+        if label == "phone":  # as a phone opens it: the add forms start folded
+            ana.reload()
+            ana.locator(LIVE).wait_for()
         for tab, suffix in (("overview", ""), ("photos", "/photos"), ("journal", f"/journal/{entry_id}")):
             go(ana, f"#trip/{trip_id}{suffix}")
             ana.locator(f"#tab-panel-{tab}").wait_for()
             ana.evaluate("window.scrollTo(0, 0)")
             ana.wait_for_timeout(150)
             ana.screenshot(path=str(shots / f"trip-{tab}-{label}.png"), full_page=True)
+    # And Ben's trip list and notifications menu on a phone.
+    ben.set_viewport_size(PHONE)
+    go(ben, "#trips")
+    ben.get_by_test_id("trip-card").filter(has_text="Porto weekend").wait_for()
+    ben.screenshot(path=str(shots / "trips-phone.png"), full_page=True)
+    ben.get_by_test_id("notifications-button").click()
+    ben.get_by_test_id("notifications-menu").wait_for()
+    ben.screenshot(path=str(shots / "notifications-phone.png"))
     for tab in ("overview", "photos", "journal"):
         for label in ("desktop", "phone"):
             assert (shots / f"trip-{tab}-{label}.png").stat().st_size > 10_000

@@ -216,6 +216,10 @@ function init() {
   initActivities();
   initPhotos();
   initJournal();
+  // On a phone the add forms start folded, so the lists they add to come first.
+  if (matchMedia("(max-width: 820px)").matches) {
+    for (const details of document.querySelectorAll("details[data-collapse-on-phone]")) details.open = false;
+  }
   window.addEventListener("hashchange", route);
   if (auth.read()) {
     start().catch((err) => {

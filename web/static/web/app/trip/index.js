@@ -13,7 +13,7 @@ import { addMessage, renderChat, resetChat } from "./chat.js";
 import { closeEntry, loadJournal, onJournalEvent, openEntry, renderJournalList, resetJournal } from "./journal.js";
 import { logEvent, resetLog } from "./log.js";
 import { renderBudget, renderExpenses, renderHeader, renderItinerary, renderPaidBy, resetOverview, tripNotice } from "./overview.js";
-import { memberEventUserId, memberFromApi, renderMembers, renderPresence, resetPeople, setMembersChangedHandler } from "./people.js";
+import { canEdit, memberEventUserId, memberFromApi, renderMembers, renderPresence, resetPeople, setMembersChangedHandler } from "./people.js";
 import { closeAlbum, loadAlbums, onPhotoEvent, openAlbum, renderAlbums, resetPhotos } from "./photos.js";
 
 const CHAT_PAGE_SIZE = 30;
@@ -23,7 +23,7 @@ const TRIP_EVENTS = ["trip_updated", "itinerary_modified", "expense_added", "bud
 const MEMBER_EVENTS = ["member_added", "member_removed", "member_role_changed"];
 const ACTIVITY_EVENTS = ["activity_created", "activity_updated", "activity_deleted", "rsvp_changed"];
 const PHOTO_EVENTS = ["photo_uploaded", "photo_updated", "photo_deleted", "photo_liked", "photo_unliked", "photo_commented", "photo_comment_deleted", "album_updated"];
-const JOURNAL_EVENTS = ["journal_entry_created", "journal_entry_updated", "journal_entry_published", "journal_entry_deleted", "journal_comment"];
+const JOURNAL_EVENTS = ["journal_entry_created", "journal_entry_updated", "journal_entry_published", "journal_entry_deleted", "journal_comment", "journal_comment_deleted"];
 const HANDLED = new Set([...TRIP_EVENTS, ...MEMBER_EVENTS, ...ACTIVITY_EVENTS, ...PHOTO_EVENTS, ...JOURNAL_EVENTS, "trip_deleted"]);
 
 /** Parse `#trip/<id>[/<tab>[/<itemId>]]`; null if the hash names no trip. */
@@ -99,6 +99,7 @@ function openTrip(tripId) {
     openEntryId: null,
     entryRoom: null,
     entryUnsubscribe: [],
+    entryComments: new Map(), // the open entry's
     editing: null, // {baseVersion} while the open entry is being edited
     logged: new Set(),
     unsubscribe: [],
@@ -190,6 +191,7 @@ const reloadMembers = debounce(async (trip) => {
     renderMembers(trip);
     renderPaidBy(trip);
     renderBudget(trip);
+    renderRole(trip);
   } catch {
     // removed from the trip meanwhile: room_left says so
   }
@@ -301,7 +303,14 @@ function resetTripView() {
   resetJournal();
 }
 
+/** Forms for editors only: a viewer is not offered what the server would refuse. */
+function renderRole(trip) {
+  const editor = canEdit(trip);
+  for (const el of document.querySelectorAll(".needs-edit")) show(el, editor);
+}
+
 function renderTrip(trip) {
+  renderRole(trip);
   renderHeader(trip);
   renderItinerary(trip);
   renderExpenses(trip);

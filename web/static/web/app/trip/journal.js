@@ -5,7 +5,7 @@
  */
 import { api, fetchAll } from "../api.js";
 import { $, busy, formError, h, show, toast } from "../dom.js";
-import { dateTimeFormat } from "../format.js";
+import { dateTimeFormat, timeTag } from "../format.js";
 import { renderMarkdown } from "../markdown.js";
 import { app } from "../state.js";
 
@@ -74,6 +74,8 @@ export async function openEntry(trip, entryId, onRoomEvent) {
   if (trip.openEntryId === entryId) return;
   closeEntry(trip);
   trip.openEntryId = entryId;
+  trip.entryComments = new Map();
+  renderComments(trip);
   renderJournalList(trip);
   const room = app.client.join(`journal_${entryId}`);
   trip.entryRoom = room;
@@ -81,6 +83,61 @@ export async function openEntry(trip, entryId, onRoomEvent) {
   trip.entryUnsubscribe.push(room.on("resync", () => refreshEntry(trip, entryId)));
   if (trip.entries.has(entryId)) renderEntry(trip);
   await refreshEntry(trip, entryId);
+  await loadComments(trip, entryId);
+}
+
+/** Comments: on published entries for every reader, on drafts for the writers. */
+async function loadComments(trip, entryId) {
+  const entry = trip.entries.get(entryId);
+  if (!entry || (entry.status !== "published" && !canEdit(entry))) return;
+  try {
+    const comments = await fetchAll(`/api/journals/${entryId}/comments/`);
+    if (trip.closed || trip.openEntryId !== entryId) return;
+    for (const c of comments) trip.entryComments.set(c.id, c);
+    renderComments(trip);
+  } catch {
+    // not allowed (yet): the section stays hidden
+  }
+}
+
+function renderComments(trip) {
+  const entry = trip.entries.get(trip.openEntryId);
+  const visible = Boolean(entry) && (entry.status === "published" || canEdit(entry));
+  show($("entry-comments"), visible);
+  const comments = [...(trip.entryComments?.values() ?? [])].sort((a, b) => new Date(a.createdAt) - new Date(b.createdAt) || a.id - b.id);
+  $("entry-comment-list").replaceChildren(
+    ...comments.map((c) =>
+      h(
+        "li",
+        { dataset: { testid: "journal-comment", commentId: c.id } },
+        h("span", { class: "msg-author" }, c.author?.username ?? "Someone"),
+        " ",
+        h("span", {}, c.text),
+        " ",
+        h("span", { class: "muted small" }, timeTag(c.createdAt, dateTimeFormat)),
+      ),
+    ),
+  );
+  show($("entry-comments-empty"), comments.length === 0);
+}
+
+async function onCommentSubmit(event) {
+  event.preventDefault();
+  const trip = app.trip;
+  const form = event.currentTarget;
+  const entryId = trip?.openEntryId;
+  const text = form.text.value.trim();
+  if (entryId == null || !text) return;
+  await busy(form, async () => {
+    try {
+      const comment = await api(`/api/journals/${entryId}/comments/`, { method: "POST", body: { text } });
+      trip.entryComments.set(comment.id, comment);
+      renderComments(trip);
+      form.reset();
+    } catch (err) {
+      toast(err.describe?.("Couldn't post the comment.") ?? "Couldn't post the comment.", "error");
+    }
+  });
 }
 
 async function refreshEntry(trip, entryId) {
@@ -119,6 +176,7 @@ function renderEntry(trip) {
   show($("entry-edit"), canEdit(entry));
   show($("entry-publish"), mine && entry.status !== "published");
   show($("collaborator-form"), mine);
+  renderComments(trip);
 }
 
 function startEditing() {
@@ -256,7 +314,14 @@ export function onJournalEvent(trip, type, payload) {
     }
     return;
   }
-  if (type === "journal_comment" || payload?.id == null || payload.trip !== trip.id) return;
+  if (type === "journal_comment" || type === "journal_comment_deleted") {
+    if (payload?.entry !== trip.openEntryId) return;
+    if (type === "journal_comment") trip.entryComments.set(payload.id, payload);
+    else trip.entryComments.delete(payload.id ?? payload.commentId);
+    renderComments(trip);
+    return;
+  }
+  if (payload?.id == null || payload.trip !== trip.id) return;
   const known = trip.entries.get(payload.id);
   if (known && known.version > payload.version) return; // an older copy
   trip.entries.set(payload.id, payload);
@@ -277,4 +342,5 @@ export function initJournal() {
   $("entry-cancel").addEventListener("click", stopEditing);
   $("entry-publish").addEventListener("click", publish);
   $("collaborator-form").addEventListener("submit", onAddCollaborator);
+  $("entry-comment-form").addEventListener("submit", onCommentSubmit);
 }

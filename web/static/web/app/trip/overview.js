@@ -1,6 +1,6 @@
 /** The trip's header, itinerary, expenses and budget. */
 import { api } from "../api.js";
-import { $, busy, formError, h, show } from "../dom.js";
+import { $, busy, formError, h, show, toast } from "../dom.js";
 import { CATEGORY_LABELS, dateFormat, dateRange, dayFormat, initials, money, timeFormat, timeTag, today } from "../format.js";
 import { app } from "../state.js";
 
@@ -220,6 +220,61 @@ async function onExpenseSubmit(event) {
   });
 }
 
+async function onItinerarySubmit(event) {
+  event.preventDefault();
+  const trip = app.trip;
+  if (!trip) return;
+  const form = event.currentTarget;
+  const error = $("itinerary-error");
+  const title = form.title.value.trim();
+  const when = form.startsAt.value;
+  if (!title || !when) {
+    formError(error, "Give the stop a name and a start time.");
+    return;
+  }
+  formError(error, "");
+  await busy(form, async () => {
+    try {
+      const item = await api(`/api/trips/${trip.id}/itinerary/`, {
+        method: "POST",
+        body: { title, startsAt: new Date(when).toISOString(), location: form.location.value.trim() },
+      });
+      if (trip.closed) return;
+      trip.itinerary.set(item.id, item); // the itinerary_modified event finds it already here
+      renderItinerary(trip);
+      form.reset();
+    } catch (err) {
+      formError(error, err.status === 403 ? "Only editors can change the itinerary." : (err.describe?.("Couldn't add the stop.") ?? "Couldn't add the stop."));
+    }
+  });
+}
+
+async function onBudgetSubmit(event) {
+  event.preventDefault();
+  const trip = app.trip;
+  if (!trip) return;
+  const form = event.currentTarget;
+  const value = form.total.value.trim().replace(",", ".");
+  if (value && !/^\d+(\.\d{1,2})?$/.test(value)) {
+    toast("The budget is an amount like 1500 or 1500.00.", "error");
+    return;
+  }
+  await busy(form, async () => {
+    try {
+      const budget = await api(`/api/trips/${trip.id}/budget/`, { method: "PATCH", body: { total: value || null } });
+      if (trip.closed) return;
+      trip.budget = budget;
+      renderBudget(trip);
+      form.reset();
+      form.closest("details").open = false;
+    } catch (err) {
+      toast(err.status === 403 ? "Only editors can change the budget." : (err.describe?.("Couldn't save the budget.") ?? "Couldn't save the budget."), "error");
+    }
+  });
+}
+
 export function initOverview() {
   $("expense-form").addEventListener("submit", onExpenseSubmit);
+  $("itinerary-form").addEventListener("submit", onItinerarySubmit);
+  $("budget-form").addEventListener("submit", onBudgetSubmit);
 }

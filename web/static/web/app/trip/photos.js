@@ -180,7 +180,12 @@ export function onPhotoEvent(trip, type, payload) {
     }
     case "photo_deleted": {
       const id = payload.id ?? payload.photoId;
-      if (trip.photos.delete(id)) renderGrid(trip);
+      if (trip.photos.delete(id)) {
+        const album = trip.albums.get(trip.openAlbumId);
+        if (album) trip.albums.set(album.id, { ...album, photoCount: Math.max(0, (album.photoCount ?? 1) - 1) });
+        renderAlbums(trip);
+        renderGrid(trip);
+      }
       if (trip.openPhotoId === id) {
         $("photo-dialog").close();
         toast("That photo was deleted.");
@@ -305,6 +310,24 @@ async function toggleLike() {
   }
 }
 
+async function deletePhoto() {
+  const trip = app.trip;
+  const photoId = trip?.openPhotoId;
+  if (photoId == null || !confirm("Delete this photo for everyone?")) return;
+  try {
+    await api(`/api/photos/${photoId}/`, { method: "DELETE" });
+    if (trip.closed) return;
+    $("photo-dialog").close();
+    trip.photos.delete(photoId);
+    const album = trip.albums.get(trip.openAlbumId);
+    if (album) trip.albums.set(album.id, { ...album, photoCount: Math.max(0, (album.photoCount ?? 1) - 1) });
+    renderAlbums(trip);
+    renderGrid(trip);
+  } catch (err) {
+    toast(err.status === 403 ? "Only editors can delete photos." : "Couldn't delete the photo.", "error");
+  }
+}
+
 async function onCaptionSubmit(event) {
   event.preventDefault();
   const trip = app.trip;
@@ -420,6 +443,7 @@ export function initPhotos() {
   $("caption-form").addEventListener("submit", onCaptionSubmit);
   $("comment-form").addEventListener("submit", onCommentSubmit);
   $("photo-like").addEventListener("click", toggleLike);
+  $("photo-delete").addEventListener("click", deletePhoto);
   $("photo-close").addEventListener("click", () => $("photo-dialog").close());
   $("photo-dialog").addEventListener("close", () => {
     if (app.trip) app.trip.openPhotoId = null;
