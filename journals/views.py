@@ -81,7 +81,8 @@ class JournalListView(generics.GenericAPIView):
     def get(self, request: Request) -> Response:
         trip_id = None
         if raw := request.query_params.get("trip"):
-            field = serializers.IntegerField(min_value=1)
+            # Bounded like a primary key: 23 digits overflow the database's integer.
+            field = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
             try:
                 trip_id = field.run_validation(raw)
             except serializers.ValidationError as exc:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework.request import Request
-from rest_framework_simplejwt.authentication import JWTAuthentication
+
+from trava.accounts.tokens import JWTAuthentication
 
 
 class QueryParamJWTAuthentication(JWTAuthentication):

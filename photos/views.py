@@ -17,7 +17,6 @@ from rest_framework.exceptions import NotAcceptable, NotFound, PermissionDenied
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from photos import selectors, services
 from photos.authentication import QueryParamJWTAuthentication
@@ -38,6 +37,7 @@ from photos.serializers import (
     ReactionSerializer,
 )
 from photos.uploads import enforce_upload_limit
+from trava.accounts.tokens import JWTAuthentication
 from trips.models import Trip
 from trips.permissions import can_edit_trip, can_view_trip
 

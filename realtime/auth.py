@@ -1,35 +1,33 @@
 """Access-token checks for /ws (protocol.md section 2): simplejwt access tokens only.
 
-The token is checked on the event loop (CPU only, no I/O): HMAC tokens in the shape
-simplejwt issues them take `_fast_claims` (the signature with `hmac`, then the same claim
-checks as simplejwt; about 10 µs), and anything else goes through simplejwt itself
-(about 100 µs through PyJWT), which also gives the error messages. The user is loaded
-through `UserLoader`: every lookup waiting while one query runs goes into the next
-query, one `database_sync_to_async` call for all of them. All ORM work of a process
-shares one thread, so a reconnect storm of N clients costs a handful of
-`filter(pk__in=...)` queries instead of N thread hops (issue 9's connect rate).
+The token is validated by the same classes as REST (trava.accounts.tokens: simplejwt's
+AccessToken, and the same user checks: exists, active, password unchanged since the
+token was issued), so a token REST refuses is refused here and the other way round.
+Validation is CPU only (about 45 µs through PyJWT) and runs on the event loop; a small
+cache of tokens already validated makes a reconnect with the same token cost a dict
+lookup (the expiry is checked again on every hit). The user is loaded through
+`UserLoader`: every lookup waiting while one query runs goes into the next query, one
+`database_sync_to_async` call for all of them. All ORM work of a process shares one
+thread, so a reconnect storm of N clients costs a handful of `filter(pk__in=...)`
+queries instead of N thread hops (issue 9's connect rate).
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
-import hashlib
-import hmac
-import json
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
-from rest_framework_simplejwt.exceptions import TokenError
-from rest_framework_simplejwt.settings import api_settings
-from rest_framework_simplejwt.tokens import AccessToken
+from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
+
+from trava.accounts.tokens import AccessToken, check_token_user, token_user_id
 
 BATCH_MAX = 500  # ids per query (SQLite allows 999 parameters in older builds)
+TOKEN_CACHE_SIZE = 4096  # validated tokens kept (a few hundred bytes each)
 
 
 @dataclass(frozen=True)
@@ -44,70 +42,35 @@ class AuthFailed(Exception):
         self.inactive = inactive
 
 
-_HMAC = {"HS256": hashlib.sha256, "HS384": hashlib.sha384, "HS512": hashlib.sha512}
+_validated: OrderedDict[str, AccessToken] = OrderedDict()
 
 
-def _b64(segment: str) -> bytes:
-    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+def _detail(exc: Exception) -> str:
+    detail = getattr(exc, "detail", None)
+    if isinstance(detail, dict):
+        detail = detail.get("detail")
+    return str(detail or exc)
 
 
-def _fast_claims(token: str) -> dict[str, Any] | None:
-    """The payload of a valid access token when it is an HMAC-signed token of the shape
-    simplejwt issues (alg/typ header, exp, jti, token_type "access"; no nbf, aud, iss);
-    None for anything else, valid or not: the caller then asks simplejwt. Never accepts
-    a token simplejwt would refuse."""
-    digest = _HMAC.get(api_settings.ALGORITHM)
-    if digest is None or api_settings.AUDIENCE or api_settings.ISSUER or api_settings.JWK_URL:
-        return None
+def validate_token(token: Any) -> AccessToken:
+    """A validated access token (signature, expiry, claims: simplejwt's own checks), else
+    AuthFailed. Recently validated tokens come from a bounded LRU cache."""
+    if not isinstance(token, str):
+        raise AuthFailed("Token is invalid")
+    access = _validated.get(token)
+    if access is not None and access["exp"] > time.time():
+        _validated.move_to_end(token)
+        return access
+    _validated.pop(token, None)
     try:
-        head, body, signature = token.split(".")
-        header = json.loads(_b64(head))
-        expected = hmac.new(api_settings.SIGNING_KEY.encode(), f"{head}.{body}".encode(), digest).digest()
-        if not hmac.compare_digest(expected, _b64(signature)):
-            return None
-        if not isinstance(header, dict) or header.get("alg") != api_settings.ALGORITHM:
-            return None
-        if not set(header) <= {"alg", "typ"}:
-            return None
-        payload = json.loads(_b64(body))
-    except (ValueError, TypeError, binascii.Error, UnicodeError, AttributeError):
-        return None
-    if not isinstance(payload, dict) or payload.keys() & {"nbf", "aud", "iss"}:
-        return None
-    leeway = api_settings.LEEWAY
-    leeway = leeway.total_seconds() if isinstance(leeway, timedelta) else float(leeway or 0)
-    now = time.time()
-    exp, iat = payload.get("exp"), payload.get("iat", 0)
-    if type(exp) is not int or exp <= now - leeway:  # simplejwt: "Token is expired"
-        return None
-    if type(iat) not in (int, float) or iat > now + leeway:
-        return None
-    if api_settings.JTI_CLAIM is not None and api_settings.JTI_CLAIM not in payload:
-        return None
-    if payload.get(api_settings.TOKEN_TYPE_CLAIM) != AccessToken.token_type:
-        return None
-    return payload
-
-
-def _decode(token: str) -> tuple[int, int]:
-    """(user id, expiry ms) of a valid access token, else AuthFailed."""
-    claims = _fast_claims(token) if isinstance(token, str) else None
-    if claims is not None:
-        try:
-            return int(claims[api_settings.USER_ID_CLAIM]), claims["exp"] * 1000
-        except (KeyError, TypeError, ValueError):
-            raise AuthFailed("Token has no valid user id.") from None
-    try:
-        access = AccessToken(token)  # checks signature, expiry and token_type == "access"
-    except TokenError as exc:
-        raise AuthFailed(str(exc)) from None
-    # simplejwt 5.5 writes user_id as a string: compare as the model's pk type.
-    raw_id = access.get(api_settings.USER_ID_CLAIM)
-    try:
-        user_id = int(raw_id)
-    except (TypeError, ValueError):
-        raise AuthFailed("Token has no valid user id.") from None
-    return user_id, int(access["exp"]) * 1000
+        access = AccessToken(token)  # type: ignore[arg-type]
+        token_user_id(access)
+    except (TokenError, InvalidToken) as exc:
+        raise AuthFailed(_detail(exc)) from None
+    _validated[token] = access
+    if len(_validated) > TOKEN_CACHE_SIZE:
+        _validated.popitem(last=False)
+    return access
 
 
 @database_sync_to_async
@@ -171,13 +134,13 @@ class UserLoader:
 
 async def authenticate_token(token: str) -> Identity:
     """The user of a valid access token, or AuthFailed (inactive=True: deactivated)."""
-    user_id, expires_at_ms = _decode(token)
-    user = await UserLoader.current().get(user_id)
-    if user is None:
-        raise AuthFailed("User not found.")
-    if not user.is_active:
-        raise AuthFailed("User is inactive.", inactive=True)
-    return Identity(user=user, expires_at_ms=expires_at_ms)
+    access = validate_token(token)
+    user = await UserLoader.current().get(token_user_id(access))
+    try:
+        check_token_user(user, access)
+    except AuthenticationFailed as exc:
+        raise AuthFailed(_detail(exc), inactive=user is not None and not user.is_active) from None
+    return Identity(user=user, expires_at_ms=int(access["exp"] * 1000))
 
 
 def _user_is_active(user_id: int) -> bool:

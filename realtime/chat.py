@@ -10,8 +10,10 @@ The direct reply is `message_ack` {replyTo: <request id>, payload: <the message 
 represents it>}: the stored message, so a resend is acked with the ORIGINAL message (same
 id). Errors: a room that is not a trip room -> `invalid_room`; not a member of the trip
 (read-only visitors of a public trip included) -> `room_access_denied`; a text empty
-after trimming -> `invalid_message`. The consumer has already checked the payload and
-that the client is in the room (`not_in_room`).
+after trimming, or text the REST endpoint's ChatMessageInputSerializer refuses (NUL,
+control and bidi override characters) -> `invalid_message`, nothing stored. The
+consumer has already checked the payload and that the client is in the room
+(`not_in_room`).
 """
 
 from __future__ import annotations
@@ -31,14 +33,22 @@ if TYPE_CHECKING:
 @database_sync_to_async
 def _send(user: Any, trip_id: int, text: str, client_message_id: str | None) -> dict[str, Any]:
     from social.events import message_payload
+    from social.serializers import ChatMessageInputSerializer
     from social.services import chat_message_send
     from trips.models import Trip
 
     trip = Trip.objects.filter(pk=trip_id).first()
     if trip is None:  # deleted since the join
         raise PermissionDenied("No such trip.")
+    # The REST endpoint's own input serializer: the same text is refused both ways.
+    data = ChatMessageInputSerializer(data={"text": text, "client_message_id": client_message_id})
+    if not data.is_valid():
+        raise ValidationError([str(m) for messages in data.errors.values() for m in messages])
     message, _created = chat_message_send(
-        trip=trip, author=user, text=text, client_message_id=client_message_id
+        trip=trip,
+        author=user,
+        text=data.validated_data["text"],
+        client_message_id=data.validated_data.get("client_message_id") or None,
     )
     return message_payload(message)
 

@@ -27,6 +27,7 @@ from realtime.hub import Hub
 from realtime.limits import FloodDetector, TokenBucket
 from realtime.protocol import Close, Err, ProtocolError
 from realtime.stats import DROPPED, STATS, inbound_label, outbound_type, ws_event
+from trava.clientaddr import client_address
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +135,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
             await self.close(Close.SERVICE_RESTART if self.hub.draining else Close.TRY_AGAIN_LATER)
             return
         self.admitted = True
-        ws_event("connect", self, remote=(self.scope.get("client") or [None])[0])
+        ws_event("connect", self, remote=client_address(self.scope))
         if token:
             try:
                 await handlers.authenticate(self, token, reply_to=None)
@@ -352,13 +353,12 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
 
     def client_record(self) -> dict[str, Any]:
         headers = dict(self.scope.get("headers") or [])
-        client = self.scope.get("client") or [None]
         return {
             **self.record_update(),
             "userId": self.user_id,
             "username": self.user.get_username() if self.user else "",
             "connectedAt": self.connected_at_ms,
-            "remoteAddress": client[0] or "",
+            "remoteAddress": client_address(self.scope),
             "userAgent": headers.get(b"user-agent", b"").decode("latin-1")[:256],
             "rooms": list(self.rooms),
         }

@@ -1,5 +1,11 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from realtime.consumer import RealtimeConsumer
+from realtime.security import refuse_upgrade
 
-websocket_urlpatterns = [path("ws", RealtimeConsumer.as_asgi())]
+websocket_urlpatterns = [
+    path("ws", RealtimeConsumer.as_asgi()),
+    # Any other path: the upgrade is refused with 403 (channels' URLRouter would raise
+    # "No route found", a traceback in the log for every probe).
+    re_path(r"", refuse_upgrade),
+]

@@ -15,3 +15,10 @@ class OriginCheck(OriginValidator):
         if parsed_origin is None:
             return True
         return self.validate_origin(parsed_origin)
+
+
+async def refuse_upgrade(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """A WebSocket upgrade on a path that serves none: closed before accept, which daphne
+    answers with HTTP 403 on the handshake. No consumer, no channel-layer channel."""
+    if (await receive())["type"] == "websocket.connect":
+        await send({"type": "websocket.close"})

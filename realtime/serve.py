@@ -70,6 +70,9 @@ def main(args: list[str] | None = None) -> None:
         websocket_max_frame_size=settings.WS_MAX_MESSAGE_BYTES,
         application_close_timeout=10,
         action_logger=_http_access_log(),
+        # The header trava.clientaddr reads, and no other: daphne then puts the same
+        # address in the scope and the access log. Unset, daphne reads no header at all
+        # (its --proxy-headers default, X-Forwarded-For, is never turned on).
         proxy_forwarded_address_header=proxy or None,
         proxy_forwarded_port_header="X-Forwarded-Port" if proxy else None,
         proxy_forwarded_proto_header="X-Forwarded-Proto" if proxy else None,
@@ -86,9 +89,14 @@ def _http_access_log() -> object:
     unstructured lines per socket cost about 4 % of a connect's CPU."""
     from daphne.access import AccessLogGenerator
 
+    from trava.logs import redact_secrets
+
     class HttpAccessLog(AccessLogGenerator):
         def __call__(self, protocol: str, action: str, details: dict) -> None:
             if protocol != "websocket":
+                # The path carries the query string: `?access_token=` (photo files for
+                # <img> tags) must not be written out.
+                details = {**details, "path": redact_secrets(str(details.get("path", "")))}
                 super().__call__(protocol, action, details)
 
     return HttpAccessLog(sys.stdout)

@@ -14,11 +14,14 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
-from rest_framework import exceptions
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
+
+from trava.api.pagination import InvalidCursor, cursor_datetime
+
+MAX_ID = 2**63 - 1  # the largest primary key (bigint)
 
 
 class UnreadFirstCursorPagination(BasePagination):
@@ -39,11 +42,16 @@ class UnreadFirstCursorPagination(BasePagination):
 
     @staticmethod
     def _decode(cursor: str) -> tuple[int, datetime, int]:
+        """The sort key a cursor carries; InvalidCursor (400) for anything this class did
+        not write: undecodable, an impossible date, an id or flag out of range."""
         try:
             unread, created_at, pk = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
-            return int(unread), datetime.fromisoformat(created_at), int(pk)
+            key = int(unread), cursor_datetime(created_at), int(pk)
         except (ValueError, UnicodeError) as exc:
-            raise exceptions.NotFound("Invalid cursor.") from exc
+            raise InvalidCursor() from exc
+        if key[0] not in (0, 1) or not 1 <= key[2] <= MAX_ID:
+            raise InvalidCursor()
+        return key
 
     def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> list[Any]:
         self.request = request

@@ -3,6 +3,8 @@ serializers of chat, notifications, activities and RSVPs."""
 
 from __future__ import annotations
 
+import unicodedata
+
 from rest_framework import serializers
 
 from social.models import Activity, ChatMessage, Notification, Rsvp, RsvpStatus
@@ -70,8 +72,30 @@ class ActivitySerializer(serializers.ModelSerializer):
 
 
 # --- Input --------------------------------------------------------------------------------
+# Embeddings, overrides and isolates reorder how text is displayed ("Trojan Source"): a
+# message could show other words than it holds. The marks LRM, RLM and ALM stay allowed.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# NUL is left to the CharField's own validator (one message for it, not two).
+ALLOWED_CONTROLS = frozenset("\t\n\r\x00")
+
+
+def validate_chat_text(value: str) -> None:
+    """Chat text holds no control characters but tab and line breaks, and no bidi
+    embedding, override or isolate (DRF's CharField already refuses NUL and surrogates)."""
+    for char in value:
+        if char in BIDI_CONTROLS:
+            raise serializers.ValidationError(
+                f"Bidirectional control characters are not allowed: U+{ord(char):04X}."
+            )
+        if char not in ALLOWED_CONTROLS and unicodedata.category(char) == "Cc":
+            raise serializers.ValidationError(f"Control characters are not allowed: U+{ord(char):04X}.")
+
+
 class ChatMessageInputSerializer(serializers.Serializer):
-    text = serializers.CharField(max_length=MAX_TEXT)
+    """The one validation of a chat message: REST POST /api/trips/<id>/messages/ and the
+    socket's `send_message` (realtime.chat) both run it."""
+
+    text = serializers.CharField(max_length=MAX_TEXT, validators=[validate_chat_text])
     client_message_id = serializers.CharField(
         max_length=64,
         required=False,

@@ -24,6 +24,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
+from trava.clientaddr import client_address
+
 NODE = settings.NODE_ID
 
 ws_connections = Gauge("trava_ws_connections", "Open WebSocket connections on this node.", ["node"])
@@ -127,7 +129,7 @@ def _allowed(request: HttpRequest) -> bool:
         header = request.headers.get("Authorization", "")
         return header.startswith("Bearer ") and secrets.compare_digest(header[7:], token)
     try:
-        address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+        address = ipaddress.ip_address(client_address(request))
     except ValueError:
         return False
     return any(

@@ -253,6 +253,12 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
     "UPDATE_LAST_LOGIN": False,
     "SIGNING_KEY": SECRET_KEY,
+    # Tokens carry a hash of the password hash: a password change voids every token
+    # issued before it (REST, refresh and new WebSocket connections alike).
+    "CHECK_REVOKE_TOKEN": True,
+    # trava.accounts.tokens: simplejwt's classes, refusing malformed claims with a 401.
+    "AUTH_TOKEN_CLASSES": ("trava.accounts.tokens.AccessToken",),
+    "TOKEN_REFRESH_SERIALIZER": "trava.accounts.tokens.TokenRefreshSerializer",
 }
 
 # Throttles for the endpoints that brute force aims at, per client address. The cache
@@ -265,7 +271,7 @@ THROTTLE_RATES = {
 # --- REST ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "trava.accounts.tokens.JWTAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -365,7 +371,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        # Both redact tokens (`?access_token=`, `?token=`, bare JWTs) from every line.
+        "plain": {
+            "()": "trava.logs.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s %(message)s",
+        },
         "json": {"()": "trava.logs.JsonFormatter"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},

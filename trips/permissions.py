@@ -53,3 +53,18 @@ def can_edit_trip(user: Any, trip: Trip | int) -> bool:
 def can_manage_trip(user: Any, trip: Trip | int) -> bool:
     """Manage members, delete the trip: owners."""
     return _has_rank(user, trip, Role.OWNER)
+
+
+# Editors edit the plan; owners decide who sees the trip (its chat included) and the
+# currency every expense is in.
+OWNER_ONLY_FIELDS = ("visibility", "currency")
+
+
+def owner_only_changes(trip: Trip, data: dict[str, Any]) -> set[str]:
+    """The owner-only fields a change sets to a new value (resending the current value
+    is not a change)."""
+    return {
+        name
+        for name in OWNER_ONLY_FIELDS
+        if name in data and str(data[name]).upper() != str(getattr(trip, name)).upper()
+    }

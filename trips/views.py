@@ -14,7 +14,7 @@ from trips import selectors, services
 from trips.api import TripScopedView, errors, service_errors
 from trips.budget import budget_summary
 from trips.models import Expense, ItineraryItem, TripMember
-from trips.permissions import can_edit_trip, can_manage_trip
+from trips.permissions import can_edit_trip, can_manage_trip, owner_only_changes
 from trips.serializers import (
     BudgetInputSerializer,
     BudgetSummarySerializer,
@@ -32,6 +32,7 @@ from trips.serializers import (
 
 EDIT = "Editors and owners only."
 MANAGE = "Owners only."
+OWNER_FIELDS = "Only owners change who can see the trip (visibility) and its currency."
 
 
 def _validated(serializer_class: type, request: Request, *, partial: bool = False) -> dict:
@@ -80,7 +81,7 @@ class TripDetailView(TripScopedView):
         return Response(TripSerializer(self.get_trip()).data)
 
     @extend_schema(
-        summary="Change a trip (editors, owners)",
+        summary="Change a trip (editors, owners; visibility and currency: owners only)",
         request=TripInputSerializer,
         responses={200: TripSerializer, **errors(400, 401, 403, 404)},
     )
@@ -88,6 +89,8 @@ class TripDetailView(TripScopedView):
         trip = self.get_trip()
         self.require(can_edit_trip, trip, EDIT)
         data = _validated(TripInputSerializer, request, partial=True)
+        if owner_only_changes(trip, data):
+            self.require(can_manage_trip, trip, OWNER_FIELDS)
         with service_errors():
             trip = services.trip_update(trip=trip, data=data)
         return Response(TripSerializer(trip).data)

@@ -82,7 +82,7 @@ def test_inbox_is_unread_first_then_newest_and_pages_by_cursor(auth_api: Callabl
     seen += [n["id"] for n in page["results"]]
     assert page["next"] is None
     assert seen == expected
-    assert client.get("/api/notifications/?cursor=garbage").status_code == 404
+    assert client.get("/api/notifications/?cursor=garbage").status_code == 400
     # Someone else's id is never marked; `{}` marks all of mine.
     assert client.post("/api/notifications/read/", {"ids": [made[0].pk]}, format="json").json() == {
         "marked": 1

@@ -41,6 +41,8 @@ class RefreshView(TokenRefreshView):
     """Exchange a refresh token for a new access token."""
 
     throttle_classes = (LoginThrottle,)
+    # 401, not 500, for a user deleted meanwhile; refused after a password change.
+    _serializer_class = "trava.accounts.tokens.TokenRefreshSerializer"
 
 
 class MeView(generics.RetrieveAPIView):
