@@ -7,8 +7,8 @@ defaults, the clone's own SQLite file):
 - the quick start, `make run` (on a free port through the Makefile's PORT variable),
   which must leave a private, git-ignored .env with a random key;
 - both commands of "Staff users" -- the interactive one answered on a real terminal, the
-  non-interactive block run through the shell as printed -- and each staff user signs in
-  at /admin/ through the login form;
+  non-interactive block run through the shell as printed -- and `make superuser`; each
+  staff user signs in at /admin/ through the login form;
 - the ws_tail command from the README against the running server: it prints a live
   chat message as a JSON line.
 """
@@ -218,8 +218,20 @@ def test_the_readme_commands_work_as_printed_in_a_fresh_clone(running: tuple[Pat
     assert scripted_run.returncode == 0, scripted_run.stdout + scripted_run.stderr
     scripted_user = re.search(r"DJANGO_SUPERUSER_USERNAME=(\S+)", scripted).group(1)  # type: ignore[union-attr]
     scripted_password = re.search(r"DJANGO_SUPERUSER_PASSWORD='([^']+)'", scripted).group(1)  # type: ignore[union-attr]
+    # `make superuser` (the README's alternative), without prompts through the same variables.
+    staff3 = {"DJANGO_SUPERUSER_USERNAME": "staff3", "DJANGO_SUPERUSER_EMAIL": "staff3@example.com"}
+    made = subprocess.run(
+        ["make", "superuser", "ARGS=--noinput"],
+        cwd=clone,
+        env={**env, **staff3, "DJANGO_SUPERUSER_PASSWORD": STAFF_PASSWORD},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert made.returncode == 0, made.stdout + made.stderr
     admin_sign_in(base_url, "staff1", STAFF_PASSWORD)
     admin_sign_in(base_url, scripted_user, scripted_password)
+    admin_sign_in(base_url, "staff3", STAFF_PASSWORD)
 
     # ws_tail, as printed, against the running server: alice, her first trip (trip_1).
     tail_command = re.search(r"`(\.venv/bin/python manage\.py ws_tail trip_1 --user alice)`", readme)
