@@ -119,9 +119,10 @@ def _ready(server: object) -> None:
     protocol_class = _protocol_class()
     protocol_class.trava_configure(factory, settings.WS_MAX_OUTBOUND_BYTES, settings.WS_SLOW_CLOSE_TIMEOUT)
     factory.protocol = protocol_class
-    from realtime.wire import UpgradeSniffer
+    from realtime.wire import install_upgrade_fast_path
 
-    UpgradeSniffer.install(server)
+    # Only on the daphne/Twisted/autobahn versions it was tested with (a warning otherwise).
+    install_upgrade_fast_path(server)
     loop = asyncio.get_event_loop()
     state: dict[str, object] = {"stopping": False}
 

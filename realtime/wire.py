@@ -6,8 +6,10 @@ protocol through daphne's `send` callable and duck-types on `trava_write`, so no
 else imports this module; under a test harness without daphne (channels'
 ApplicationCommunicator) sends go through the ASGI `send` as before.
 
-Pinned internals (checked against daphne 4.2.3, autobahn 26.10.2, Twisted 26.10.0; the
-tests in tests/realtime/test_slow_consumer.py and the bench fail if they change):
+Pinned internals (checked against daphne 4.2.3, autobahn 26.11.1, Twisted 26.10.0, all three
+pinned in requirements.txt; the tests in tests/realtime/test_slow_consumer.py,
+tests/realtime/test_upgrade_headers.py and the bench fail if they change; on any other
+version `install_upgrade_fast_path` leaves the upgrade to daphne, see TESTED_VERSIONS):
 - daphne's `Server.create_application` makes one `asyncio.Queue` per connection (four
   deques, about 3 KiB); `TravaServer` overrides it with `InputQueue` (a few hundred bytes
   idle). daphne only calls `put_nowait` on it and passes `get` as the ASGI `receive`.
@@ -34,6 +36,11 @@ tests in tests/realtime/test_slow_consumer.py and the bench fail if they change)
   upgrade does it (`_raw_query_string`, `transport.protocol`, `makeConnection`,
   `dataReceived`); anything else (REST, partial headers, non-ASCII query) goes to
   daphne's HTTP protocol unchanged. Plain TCP listeners only (realtime.serve's).
+  daphne's request checks (its header-name and header-value validation) are inline in
+  `WebRequest.process`, not a function we can call: the sniffer applies daphne's own
+  `HEADER_NAME_RE` and `INVALID_HEADER_VALUE_BYTES` (daphne.utils) to every header line,
+  and a request that fails them, or holds any other control byte in its header block,
+  goes to daphne's HTTP protocol, whose `WebRequest.process` refuses it with its 400.
 - autobahn's `sendClose` refuses the registered codes 1001/1008/1011-1014;
   `sendCloseFrame` sends them, and `closeHandshakeTimeout` is read when the close frame
   goes out (the connection is aborted, buffers dropped, if the peer does not answer).
@@ -43,12 +50,15 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import re
 import types
 from functools import partial
+from importlib import metadata
 from typing import Any
 
 from daphne.server import Server
+from daphne.utils import HEADER_NAME_RE, INVALID_HEADER_VALUE_BYTES
 from daphne.ws_protocol import WebSocketProtocol
 from twisted.internet import protocol as twisted_protocol
 from twisted.internet import tcp
@@ -219,8 +229,54 @@ class TravaWebSocketProtocol(WebSocketProtocol):
             self.sendCloseFrame(code=code, isReply=False)
 
 
+logger = logging.getLogger("realtime.wire")
+
+# The versions whose internals this module was read against and tested with. On any
+# other, realtime.serve runs without the upgrade fast path (daphne's own upgrade).
+TESTED_VERSIONS: dict[str, tuple[str, ...]] = {
+    "daphne": ("4.2.3",),
+    "Twisted": ("26.10.0",),
+    "autobahn": ("26.11.1",),
+}
+
+
+def installed_versions() -> dict[str, str]:
+    """The installed version of each package of TESTED_VERSIONS."""
+    found = {}
+    for name in TESTED_VERSIONS:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def untested_versions() -> dict[str, str]:
+    """Each installed package whose version is not in TESTED_VERSIONS."""
+    return {name: v for name, v in installed_versions().items() if v not in TESTED_VERSIONS[name]}
+
+
+def install_upgrade_fast_path(server: Any) -> bool:
+    """At startup: the sniffer on the tested versions; otherwise daphne's plain upgrade
+    path (`WebRequest.process`) with a warning. True when the fast path is on."""
+    untested = untested_versions()
+    if untested:
+        logger.warning(
+            "WebSocket upgrade fast path off: untested %s (tested: %s); "
+            "upgrades go through daphne's HTTP protocol",
+            ", ".join(f"{name} {version}" for name, version in sorted(untested.items())),
+            ", ".join(f"{name} {'/'.join(versions)}" for name, versions in TESTED_VERSIONS.items()),
+        )
+        return False
+    UpgradeSniffer.install(server)
+    return True
+
+
 # A complete HTTP/1.1 WebSocket upgrade request in one read (headers lowercased).
 _UPGRADE = re.compile(rb"\r\nupgrade:[ \t]*websocket[ \t]*\r\n")
+# Control bytes other than HTAB in a header line (CR and LF only end lines): the plain
+# path decides about those, as it would without the sniffer.
+_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")
 _MAX_HEAD = 16384  # Twisted's HTTPChannel refuses larger header blocks: let it answer
 _FIRST_BYTES_TIMEOUT = 30.0  # seconds a new connection has to send its request
 
@@ -273,6 +329,8 @@ class UpgradeSniffer(twisted_protocol.Protocol):
             return None
         if _UPGRADE.search(data[line_end : end + 2].lower()) is None:
             return None
+        if not UpgradeSniffer._headers_pass_daphne(data[line_end + 2 : end]):
+            return None  # daphne's WebRequest.process answers 400
         uri = parts[1]
         query = uri.split(b"?", 1)[1] if b"?" in uri else b""
         try:
@@ -280,6 +338,18 @@ class UpgradeSniffer(twisted_protocol.Protocol):
         except UnicodeDecodeError:
             return None  # daphne answers 400 for these: let it
         return query
+
+    @staticmethod
+    def _headers_pass_daphne(block: bytes) -> bool:
+        """daphne's header checks (WebRequest.process, with daphne.utils' own pattern and
+        byte set) over the header lines of `block`, plus: no other control byte."""
+        for line in block.split(b"\r\n"):
+            name, colon, value = line.partition(b":")
+            if not colon or not HEADER_NAME_RE.fullmatch(name):
+                return False
+            if INVALID_HEADER_VALUE_BYTES.intersection(value) or _CONTROL.search(value):
+                return False
+        return True
 
     def connectionLost(self, reason: Any = None) -> None:
         if self.timer is not None and self.timer.active():

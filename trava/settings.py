@@ -395,6 +395,13 @@ METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1
 PHOTO_MAX_UPLOAD_BYTES = env_int("PHOTO_MAX_UPLOAD_BYTES", 15 * 1024 * 1024)
 # Decoded pixels per frame above this are refused (decompression bombs): 400.
 PHOTO_MAX_PIXELS = env_int("PHOTO_MAX_PIXELS", 40_000_000)
+# Checked from the headers before any frame is decoded (photos.images._check_budget): at
+# most this many frames, and at most this many pixels decoded across the frames kept (a
+# GIF's every frame at its full canvas, two more for an animation; other formats keep
+# their first frame; a WebP pixel counts 2.5). The total bounds a node's memory per
+# upload: see docs/operations.md, "Image uploads and memory".
+PHOTO_MAX_FRAMES = env_int("PHOTO_MAX_FRAMES", 100)
+PHOTO_MAX_TOTAL_PIXELS = env_int("PHOTO_MAX_TOTAL_PIXELS", 4096 * 3072)  # a 12 MP photo
 PHOTO_THUMBNAIL_SIZE = env_int("PHOTO_THUMBNAIL_SIZE", 400)  # longest side, pixels
 # How the access-checked file views hand out bytes: "django" (FileResponse), "x-accel"
 # (nginx X-Accel-Redirect to PHOTO_ACCEL_PREFIX + file name, see deploy/nginx.conf's
