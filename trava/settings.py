@@ -169,10 +169,11 @@ if DATABASE_URL:
 else:
     _db = {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "db.sqlite3"}
 if _db["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL + IMMEDIATE transactions: concurrent writers (several daphne processes, the
-    # test suite beside a live server) wait for the lock instead of failing at once.
+    # WAL + IMMEDIATE transactions: concurrent writers (request threads, several daphne
+    # processes, the test suite beside a live server) wait for the one write lock, up to
+    # the busy timeout, instead of failing at once. Past it: 503 "database is locked".
     _db["OPTIONS"] = {
-        "timeout": 20,
+        "timeout": env_float("SQLITE_BUSY_TIMEOUT", 20.0),
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
