@@ -27,7 +27,7 @@ from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidTok
 from trava.accounts.tokens import AccessToken, check_token_user, token_user_id
 
 BATCH_MAX = 500  # ids per query (SQLite allows 999 parameters in older builds)
-TOKEN_CACHE_SIZE = 4096  # validated tokens kept (a few hundred bytes each)
+TOKEN_CACHE_SIZE = 1024  # validated tokens kept (about 1 KiB each)
 
 
 @dataclass(frozen=True)

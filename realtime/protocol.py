@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from trava.jsonlimits import MAX_JSON_DEPTH, json_depth_exceeds, text_may_nest_deeper
+
 # --- Client -> server message types ----------------------------------------------------
 AUTHENTICATE = "authenticate"
 JOIN_ROOM = "join_room"
@@ -178,6 +180,10 @@ def parse_envelope(text: str | None, bytes_data: bytes | None = None) -> Request
         raise ProtocolError(Err.INVALID_MESSAGE, "Frames must be JSON text.") from None
     if not isinstance(message, dict):
         raise ProtocolError(Err.INVALID_MESSAGE, "A message is a JSON object.")
+    # Deeper than any message of the protocol: refused before a reply echoes it (ping)
+    # and json.dumps hits the recursion limit.
+    if text_may_nest_deeper(text) and json_depth_exceeds(message):
+        raise ProtocolError(Err.INVALID_MESSAGE, f"Frames nest at most {MAX_JSON_DEPTH} levels deep.")
     request_id = message.get("id")
     if not isinstance(request_id, str) or len(request_id) > MAX_REQUEST_ID_LENGTH:
         request_id = None

@@ -46,6 +46,18 @@ def redact_secrets(text: str) -> str:
     return text
 
 
+class ClientErrorFilter(logging.Filter):
+    """Drops the traceback of `django.security.*` records: Django logs a suspicious
+    request (too many GET/POST fields, a disallowed Host, ...) with the exception, but
+    it is the client's error, answered 400. The line itself stays."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.name.startswith("django.security."):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
 class PlainFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         return redact_secrets(super().format(record))

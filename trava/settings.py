@@ -379,9 +379,19 @@ LOGGING = {
         },
         "json": {"()": "trava.logs.JsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
+    # A request Django refuses as suspicious (too many fields, a bad Host) is the client's
+    # error, answered 400: logged as one line, without a traceback.
+    "filters": {"client_errors": {"()": "trava.logs.ClientErrorFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["client_errors"]}
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Only our handler: Django's default one (DEBUG) printed each line a second time,
+        # unformatted, unredacted and with the tracebacks the filter above drops.
+        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+    },
 }
 
 # --- Metrics ---------------------------------------------------------------------------

@@ -7,14 +7,18 @@ half of the cases of each operation have their path ids replaced by those of obj
 user can reach (a trip with itinerary, expense, activity, album, photo, journal entry and
 chat), so the handlers behind the 404s run too. DELETEs keep their generated ids, so the
 data survives the run. Bounded: MAX_EXAMPLES cases per operation, derandomized (the same
-cases on every run), no example database.
+cases on every run), no example database. Then what generation does not reach (bodies
+nested 50,000 deep, bad cursors, 23-digit ids), and the node's whole log must hold no
+traceback.
 """
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
 import os
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -168,3 +172,83 @@ def test_no_server_errors(case: Any, fuzz_target: Target) -> None:
     if response.status_code >= 500:
         print(f"--- node log:\n{fuzz_target.node.log()[-4000:]}")
     case.validate_response(response, checks=[not_a_server_error])
+
+
+# --- Inputs generation does not reach: deep nesting, bad cursors, huge ids -------------------
+DEPTHS = (65, 5_000, 50_000)
+BAD_CURSORS = (
+    "garbage!",
+    base64.b64encode(b"p=not-a-date").decode(),
+    base64.b64encode(b"p=2026-02-30 10:00:00+00:00").decode(),
+    base64.b64encode(b"p=9999-12-31 23:59:59-23:59").decode(),
+    base64.b64encode(b"1|2026-02-30T10:00:00+00:00|5").decode(),
+    base64.b64encode(b"0|9999-12-31T23:59:59-23:59|5").decode(),
+    base64.b64encode(b"1|2026-01-01T00:00:00+00:00|" + b"9" * 25).decode(),
+)
+HUGE_INT = "1" * 23
+
+
+def _operations() -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, item in schema.raw_schema["paths"].items():
+        for method, operation in item.items():
+            if method in {"get", "post", "put", "patch", "delete"}:
+                yield path, method.upper(), operation
+
+
+def _url(target: Target, path: str) -> str:
+    for name in re.findall(r"{(\w+)}", path):
+        path = path.replace(f"{{{name}}}", str(target.ids.get(name, 1)))
+    return path
+
+
+def _headers(target: Target, path: str) -> dict[str, str]:
+    token = target.staff_token if path.startswith("/api/websocket/") else target.user_token
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_deeply_nested_bodies_bad_cursors_and_huge_ids_never_5xx(fuzz_target: Target) -> None:
+    """Every operation with a JSON body gets bodies nested past the parser's limit (up to
+    50,000 levels), every list with a cursor gets cursors that decode to garbage or to
+    impossible dates, every integer query parameter gets 23 digits: never a 5xx."""
+    failures: list[tuple[str, str, str, int]] = []
+    sent = 0
+    with httpx.Client(base_url=fuzz_target.node.http_url, timeout=30) as http:
+        for path, method, operation in _operations():
+            url, headers = _url(fuzz_target, path), _headers(fuzz_target, path)
+            content = operation.get("requestBody", {}).get("content", {})
+            if "application/json" in content:
+                for depth in DEPTHS:
+                    for body in ("[" * depth + "]" * depth, '{"a":' * depth + "1" + "}" * depth):
+                        answer = http.request(
+                            method, url, content=body, headers={**headers, "Content-Type": "application/json"}
+                        )
+                        sent += 1
+                        if answer.status_code >= 500:
+                            failures.append((method, path, f"depth {depth}", answer.status_code))
+            if method != "GET":
+                continue
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") != "query":
+                    continue
+                name = parameter["name"]
+                if name == "cursor":
+                    values: tuple[str, ...] = BAD_CURSORS
+                elif parameter.get("schema", {}).get("type") == "integer":
+                    values = (HUGE_INT, "-" + HUGE_INT)
+                else:
+                    continue
+                for value in values:
+                    answer = http.get(url, params={name: value}, headers=headers)
+                    sent += 1
+                    if answer.status_code >= 500:
+                        failures.append((method, path, f"{name}={value}", answer.status_code))
+    assert sent > 100, sent
+    assert not failures, failures
+
+
+def test_the_server_log_holds_no_traceback(fuzz_target: Target) -> None:
+    """Runs after every fuzz case of this module (file order): the whole log of the node,
+    not only its tail, is free of tracebacks and 500 reports."""
+    log = fuzz_target.node.log_path.read_text(errors="replace")
+    for marker in ("Traceback", "Exception inside application", "Internal Server Error"):
+        assert marker not in log, log[max(0, log.find(marker) - 2000) : log.find(marker) + 2000]

@@ -72,6 +72,25 @@ def test_journal_list_with_a_23_digit_trip_filter_is_400(http: httpx.Client, ses
     assert "Traceback" not in session_log.text()
 
 
+def test_too_many_fields_are_400_and_logged_without_a_traceback(
+    http: httpx.Client, session_log: LogWatch
+) -> None:
+    """More than DATA_UPLOAD_MAX_NUMBER_FIELDS query or form fields: 400 in the API's
+    shape (under DEBUG, Django's own error page re-read the fields and answered 500)."""
+    user = UserFactory()
+    query = "&".join(f"f{n}=1" for n in range(1500))
+    assert_error_shape(http.get(f"/api/trips/?{query}", headers=bearer(user)), 400, "bad_request")
+    form = http.post(
+        "/api/auth/register/", content=query, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert_error_shape(form, 400, "bad_request")
+    # Outside the API (Django's own suspicious-request path): one line, no traceback.
+    assert http.get("/healthz", headers={"Host": "evil.example"}).status_code == 400
+    log = session_log.text()
+    assert "DisallowedHost" in log or "Invalid HTTP_HOST" in log, log[-2000:]
+    assert "Traceback" not in log, log[-3000:]
+
+
 def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 

@@ -161,3 +161,19 @@ async def test_connection_records_use_the_named_proxy_header(daphne_factory) -> 
     record = await _client_record(node, ws.client_id)  # type: ignore[attr-defined]
     await ws.close()
     assert record["remoteAddress"] == "203.0.113.60"
+
+
+@pytest.mark.parametrize("depth", [65, 900, 990, 5_000, 10_000])  # 10,000: just under 64 KiB
+async def test_frames_nested_past_the_limit_are_invalid_message_not_internal_error(node, depth: int) -> None:
+    """A ping echoes its payload: nested near Python's recursion limit, the reply's
+    json.dumps raised RecursionError (internal_error and a traceback)."""
+    user = await make_user()
+    watch = LogWatch(node)
+    async with await signed_in(node.ws_url, user) as ws:
+        frame = '{"type":"ping","id":"deep","payload":' + '{"a":' * depth + "1" + "}" * (depth + 1)
+        await ws.send_raw(frame)
+        error = await ws.expect("error", timeout=10)
+        assert error["payload"]["code"] == "invalid_message", error
+        await ws.send("ping", {"still": "here"}, id="p")
+        assert (await ws.expect("pong"))["payload"] == {"still": "here"}
+    assert "Traceback" not in watch.text()

@@ -7,6 +7,7 @@ errors only) names each offending field in camelCase, as the client sent it.
 
 from typing import Any
 
+from django.core.exceptions import SuspiciousOperation
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -44,7 +45,18 @@ def _first_message(detail: Any) -> str:
     return str(detail)
 
 
+class BadRequest(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_detail = "Bad request."
+    default_code = "bad_request"
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, SuspiciousOperation):
+        # e.g. more than DATA_UPLOAD_MAX_NUMBER_FIELDS query or form fields: the client's
+        # error. Django's own answer is a 400 too, but under DEBUG its error page reads the
+        # request's fields again, fails the same way and turns it into a 500.
+        exc = BadRequest(str(exc))
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # not an API error: DatabaseUnavailableMiddleware or Django handle it

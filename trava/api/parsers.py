@@ -6,28 +6,7 @@ from djangorestframework_camel_case.parser import CamelCaseJSONParser as _Parser
 from djangorestframework_camel_case.util import underscoreize
 from rest_framework.exceptions import ParseError
 
-# No request body of this API nests deeper than a handful of levels. The bound keeps
-# every recursive walk of the data (underscoreize, serializers, the renderer of an error)
-# far from Python's recursion limit.
-MAX_JSON_DEPTH = 64
-
-
-def json_depth_exceeds(data: Any, limit: int) -> bool:
-    """Whether `data` (parsed JSON) nests containers deeper than `limit`; iterative, so
-    it cannot overflow the stack itself."""
-    stack: list[tuple[Any, int]] = [(data, 1)]
-    while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict):
-            children = value.values()
-        elif isinstance(value, list):
-            children = value
-        else:
-            continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False
+from trava.jsonlimits import MAX_JSON_DEPTH, json_depth_exceeds
 
 
 class CamelCaseJSONParser(_Parser):
@@ -46,6 +25,6 @@ class CamelCaseJSONParser(_Parser):
             raise ParseError(f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels.") from None
         except ValueError as exc:
             raise ParseError(f"JSON parse error - {exc}") from None
-        if json_depth_exceeds(data, MAX_JSON_DEPTH):
+        if json_depth_exceeds(data):
             raise ParseError(f"JSON parse error - nested deeper than {MAX_JSON_DEPTH} levels.")
         return underscoreize(data, **self.json_underscoreize)
