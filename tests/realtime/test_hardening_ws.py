@@ -6,6 +6,7 @@ from the one place that decides it."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -19,6 +20,15 @@ from tests.realtime.conftest import db_call, join, make_trip, make_user, signed_
 from tests.wsclient import WS
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+async def _records_written() -> Any:
+    """After each test, wait for the node's connection records of the sockets it closed
+    (written realtime.records.FLUSH_DELAY after a close): on PostgreSQL that insert and
+    the teardown's TRUNCATE can deadlock."""
+    yield
+    await asyncio.sleep(0.6)
 
 
 async def _rest_status(node: Any, token: str) -> int:
