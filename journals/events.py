@@ -18,7 +18,14 @@ private trip loses its journal rooms through realtime's own recheck.
 
 Edits, publishing and collaborator changes change the entry's representation:
 `journal_entry_updated` (a revision is stored for every accepted edit; publishing is a
-conditional UPDATE, announced by the service). A deleted entry has no event type yet.
+conditional UPDATE, announced by the service).
+
+Deletions (protocol.md 9.2):
+    journal_entry_deleted    {id, tripId}   journal_<id> (its readers when it was
+                             deleted: the room goes with the entry), trip_<tripId> if it
+                             was published, user_<authorId> (their other tabs)
+    journal_comment_deleted  {id, entryId, tripId}  journal_<id> (+ trip_<tripId> if
+                             published)
 """
 
 from __future__ import annotations
@@ -32,6 +39,8 @@ JOURNAL_ENTRY_CREATED = "journal_entry_created"
 JOURNAL_ENTRY_UPDATED = "journal_entry_updated"
 JOURNAL_ENTRY_PUBLISHED = "journal_entry_published"
 JOURNAL_COMMENT = "journal_comment"
+JOURNAL_ENTRY_DELETED = "journal_entry_deleted"
+JOURNAL_COMMENT_DELETED = "journal_comment_deleted"
 
 
 def journal_room(entry_id: int) -> str:
@@ -84,3 +93,26 @@ def comment_added(comment_id: int) -> None:
         return [Event(JOURNAL_COMMENT, rooms_of(comment.entry), payload)]
 
     send_on_commit((JOURNAL_COMMENT, comment_id), build)
+
+
+def entry_deleted(entry: JournalEntry) -> None:
+    """Called before the entry's rows go (pre_delete): the journal room's audience is taken
+    now, with its collaborators; the trip and author rooms outlive the entry."""
+    from realtime.rooms import room_audience
+
+    payload = {"id": entry.pk, "tripId": entry.trip_id}
+    room = journal_room(entry.pk)
+    found = [
+        Event(JOURNAL_ENTRY_DELETED, (room,), payload, room_audience(room)),
+        Event(JOURNAL_ENTRY_DELETED, (*rooms_of(entry)[1:], user_room(entry.author_id)), payload),
+    ]
+    send_on_commit((JOURNAL_ENTRY_UPDATED, entry.pk), lambda: found, final=True)
+
+
+def comment_deleted(comment: JournalComment) -> None:
+    entry = JournalEntry.objects.filter(pk=comment.entry_id).first()
+    if entry is None:
+        return
+    payload = {"id": comment.pk, "entryId": entry.pk, "tripId": entry.trip_id}
+    event = Event(JOURNAL_COMMENT_DELETED, rooms_of(entry), payload)
+    send_on_commit((JOURNAL_COMMENT, comment.pk), lambda: [event], final=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import Signal
 
 from journals import events
@@ -70,6 +70,16 @@ def comment_saved(
         events.comment_added(instance.pk)
 
 
+def entry_before_delete(sender: type[JournalEntry], instance: JournalEntry, **kwargs: Any) -> None:
+    if not deleted_by_cascade(kwargs.get("origin"), Trip):
+        events.entry_deleted(instance)
+
+
+def comment_deleted(sender: type[JournalComment], instance: JournalComment, **kwargs: Any) -> None:
+    if not deleted_by_cascade(kwargs.get("origin"), JournalEntry, Trip):
+        events.comment_deleted(instance)
+
+
 def connect() -> None:
     post_save.connect(entry_saved, sender=JournalEntry, dispatch_uid="journals.events.entry_saved")
     post_save.connect(revision_saved, sender=JournalRevision, dispatch_uid="journals.events.revision_saved")
@@ -83,3 +93,7 @@ def connect() -> None:
         collaborator_removed, sender=JournalCollaborator, dispatch_uid="journals.events.collaborator_removed"
     )
     post_save.connect(comment_saved, sender=JournalComment, dispatch_uid="journals.events.comment_saved")
+    pre_delete.connect(entry_before_delete, sender=JournalEntry, dispatch_uid="journals.events.entry_deleted")
+    post_delete.connect(
+        comment_deleted, sender=JournalComment, dispatch_uid="journals.events.comment_deleted"
+    )

@@ -6,10 +6,14 @@
     photo_liked      PhotoReaction representation    a reaction was added
     album_updated    Album representation + `action` created | updated | deleted; also
                      after a photo is added or deleted (photoCount, cover changed)
+    photo_updated    Photo representation            its caption (or, in the admin,
+                                                     anything else) changed
+    photo_deleted    {id, albumId, tripId}           a photo was deleted (then album_updated)
+    photo_unliked    {id, photoId, albumId, tripId, userId, emoji}  a reaction was removed
+    photo_comment_deleted {id, photoId, albumId, tripId}  a comment was deleted
 
-Removing a reaction and changing a caption have no event type in the catalogue yet; a
-photo's deletion shows as `album_updated`. Deleting an album or trip sends nothing for
-its cascaded photos (the album's own `deleted`, or realtime's access revocation, says it).
+Deleting an album or trip sends nothing for its cascaded photos, comments and reactions
+(the album's own `deleted`, or the trip's `trip_deleted`, says it).
 """
 
 from __future__ import annotations
@@ -29,6 +33,10 @@ PHOTO_UPLOADED = "photo_uploaded"
 PHOTO_COMMENTED = "photo_commented"
 PHOTO_LIKED = "photo_liked"
 ALBUM_UPDATED = "album_updated"
+PHOTO_UPDATED = "photo_updated"
+PHOTO_DELETED = "photo_deleted"
+PHOTO_UNLIKED = "photo_unliked"
+PHOTO_COMMENT_DELETED = "photo_comment_deleted"
 
 
 def album_room(album_id: int) -> str:
@@ -70,8 +78,51 @@ def photo_uploaded(photo_id: int, album_id: int) -> None:
     album_saved(album_id, created=False)
 
 
-def photo_deleted(album_id: int) -> None:
+def photo_updated(photo_id: int) -> None:
+    def build() -> list[Event]:
+        photo = Photo.objects.select_related("album", "uploaded_by").filter(pk=photo_id).first()
+        if photo is None:
+            return []
+        return [Event(PHOTO_UPDATED, _rooms(photo.album), represent(PhotoSerializer, photo))]
+
+    send_on_commit((PHOTO_UPDATED, photo_id), build)
+
+
+def _photo_place(photo_id: int) -> tuple[int, int] | None:
+    """(albumId, tripId) of a photo that is still there (its child is being deleted)."""
+    return Photo.objects.filter(pk=photo_id).values_list("album_id", "album__trip_id").first()
+
+
+def photo_deleted(photo_id: int, album_id: int) -> None:
+    trip_id = Album.objects.filter(pk=album_id).values_list("trip_id", flat=True).first()
+    if trip_id is not None:
+        payload = {"id": photo_id, "albumId": album_id, "tripId": trip_id}
+        event = Event(PHOTO_DELETED, (album_room(album_id), trip_room(trip_id)), payload)
+        send_on_commit((PHOTO_UPDATED, photo_id), lambda: [event], final=True)
     album_saved(album_id, created=False)
+
+
+def photo_unliked(reaction: PhotoReaction) -> None:
+    place = _photo_place(reaction.photo_id)
+    if place is None:
+        return
+    album_id, trip_id = place
+    payload = {
+        "id": reaction.pk, "photoId": reaction.photo_id, "albumId": album_id, "tripId": trip_id,
+        "userId": reaction.user_id, "emoji": reaction.emoji,
+    }  # fmt: skip
+    event = Event(PHOTO_UNLIKED, (album_room(album_id), trip_room(trip_id)), payload)
+    send_on_commit((PHOTO_LIKED, reaction.pk), lambda: [event], final=True)
+
+
+def photo_comment_deleted(comment: PhotoComment) -> None:
+    place = _photo_place(comment.photo_id)
+    if place is None:
+        return
+    album_id, trip_id = place
+    payload = {"id": comment.pk, "photoId": comment.photo_id, "albumId": album_id, "tripId": trip_id}
+    event = Event(PHOTO_COMMENT_DELETED, (album_room(album_id), trip_room(trip_id)), payload)
+    send_on_commit((PHOTO_COMMENTED, comment.pk), lambda: [event], final=True)
 
 
 def photo_commented(comment_id: int) -> None:

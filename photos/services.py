@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 
 from photos.images import process_image
 from photos.models import Album, Photo, PhotoComment, PhotoReaction
+from photos.signals import photo_changed
 from trips.models import Trip
 
 logger = logging.getLogger("trava.photos")
@@ -93,6 +94,7 @@ def photo_upload(*, album: Album, user: Any, file: IO[bytes], caption: str = "")
 @transaction.atomic
 def photo_update(*, photo: Photo, caption: str) -> Photo:
     Photo.objects.filter(pk=photo.pk).update(caption=caption)
+    photo_changed.send(sender=Photo, photo_id=photo.pk)
     photo.refresh_from_db()
     return photo
 

@@ -5,7 +5,8 @@ photo, its album or its trip was deleted (the collector sends post_delete for ea
 of a cascade). A rolled-back delete keeps them.
 
 Events: each receiver below maps one model change to one call of photos.events (sent on
-commit, to the album's and the trip's rooms). No business logic here.
+commit, to the album's and the trip's rooms). No business logic here. `photo_changed` is
+sent by photos.services.photo_update, whose UPDATE fires no post_save.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from photos import events
 from photos.models import Album, Photo, PhotoComment, PhotoReaction
@@ -24,6 +25,9 @@ from trips.events import deleted_by_cascade
 from trips.models import Trip
 
 logger = logging.getLogger("trava.photos")
+
+# sender=Photo, photo_id=int: a photo's caption was changed with an UPDATE.
+photo_changed = Signal()
 
 
 def _delete_files(names: list[str]) -> None:
@@ -59,14 +63,23 @@ def album_deleted(sender: type[Album], instance: Album, **kwargs: Any) -> None:
 def photo_saved(
     sender: type[Photo], instance: Photo, created: bool, raw: bool = False, **kwargs: Any
 ) -> None:
-    if created and not raw:
+    if raw:
+        return
+    if created:
         events.photo_uploaded(instance.pk, instance.album_id)
+    else:  # an edit in the admin
+        events.photo_updated(instance.pk)
+
+
+@receiver(photo_changed, sender=Photo, dispatch_uid="photos.events.photo_changed")
+def photo_changed_by_service(sender: type[Photo], photo_id: int, **kwargs: Any) -> None:
+    events.photo_updated(photo_id)
 
 
 @receiver(post_delete, sender=Photo, dispatch_uid="photos.events.photo_deleted")
 def photo_deleted(sender: type[Photo], instance: Photo, **kwargs: Any) -> None:
     if not deleted_by_cascade(kwargs.get("origin"), Album, Trip):
-        events.photo_deleted(instance.album_id)
+        events.photo_deleted(instance.pk, instance.album_id)
 
 
 @receiver(post_save, sender=PhotoComment, dispatch_uid="photos.events.photo_commented")
@@ -83,3 +96,15 @@ def photo_reaction_saved(
 ) -> None:
     if created and not raw:
         events.photo_liked(instance.pk)
+
+
+@receiver(post_delete, sender=PhotoComment, dispatch_uid="photos.events.photo_comment_deleted")
+def photo_comment_deleted(sender: type[PhotoComment], instance: PhotoComment, **kwargs: Any) -> None:
+    if not deleted_by_cascade(kwargs.get("origin"), Photo, Album, Trip):
+        events.photo_comment_deleted(instance)
+
+
+@receiver(post_delete, sender=PhotoReaction, dispatch_uid="photos.events.photo_unliked")
+def photo_reaction_deleted(sender: type[PhotoReaction], instance: PhotoReaction, **kwargs: Any) -> None:
+    if not deleted_by_cascade(kwargs.get("origin"), Photo, Album, Trip):
+        events.photo_unliked(instance)

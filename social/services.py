@@ -38,7 +38,16 @@ def notifications_mark_read(*, user: Any, ids: list[int] | None = None) -> int:
     unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
     if ids is not None:
         unread = unread.filter(pk__in=ids)
-    return unread.update(read_at=timezone.now())
+    from social.signals import notifications_read  # signals -> events -> serializers -> here
+
+    # Locked, so the rows announced are exactly the rows this call marks.
+    marked = list(unread.select_for_update().values_list("pk", flat=True))
+    if not marked:
+        return 0
+    now = timezone.now()
+    Notification.objects.filter(pk__in=marked).update(read_at=now)
+    notifications_read.send(sender=Notification, user_id=user.pk, ids=marked, read_at=now)
+    return len(marked)
 
 
 def _mentioned_members(trip: Trip, text: str, author: Any) -> list[TripMember]:

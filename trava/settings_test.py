@@ -33,3 +33,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 # Fast hashing: the suite creates hundreds of users.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Every event sent is checked against its catalogue entry (trava.events_catalogue.
+# check_on_publish): a payload that drifts from its schema fails loudly under tests.
+EVENTS_VALIDATE_ON_PUBLISH = os.environ.get("EVENTS_VALIDATE_ON_PUBLISH", "1") == "1"

@@ -29,7 +29,7 @@ from trips.models import (
     TripMember,
     Visibility,
 )
-from trips.signals import itinerary_positions_changed
+from trips.signals import itinerary_positions_changed, trip_member_role_changed
 
 LAST_OWNER_MESSAGE = "A trip must keep at least one owner."
 
@@ -166,8 +166,9 @@ def trip_member_update_role(*, member: TripMember, role: str) -> TripMember:
         return current
     if current.role == Role.OWNER and _owners_besides(current) == 0:
         raise ValidationError({"role": [LAST_OWNER_MESSAGE]})
-    current.role = role
+    previous, current.role = current.role, role
     current.save(update_fields=["role"])
+    trip_member_role_changed.send(sender=TripMember, member=current, previous_role=previous)
     return current
 
 

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models.signals import post_delete, post_save, pre_save
+from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
 from django.dispatch import Signal
 
 from trips import events
-from trips.models import Expense, ItineraryItem, Trip
+from trips.models import Expense, ItineraryItem, Trip, TripMember
 
 # sender=ItineraryItem, items=[ItineraryItem, ...] (those whose position changed)
 itinerary_positions_changed = Signal()
+# sender=TripMember, member=TripMember (saved), previous_role=str: sent by
+# trips.services.trip_member_update_role, which knows the old role (no pre_save diff).
+trip_member_role_changed = Signal()
 
 
 def trip_before_save(sender: type[Trip], instance: Trip, raw: bool = False, **kwargs: Any) -> None:
@@ -29,10 +32,35 @@ def trip_before_save(sender: type[Trip], instance: Trip, raw: bool = False, **kw
 
 
 def trip_saved(sender: type[Trip], instance: Trip, created: bool, raw: bool = False, **kwargs: Any) -> None:
-    if raw or created:  # a new trip's room has no members yet
+    if raw:
+        return
+    if created:  # a new trip's room has no joiners yet: its creator's own room
+        events.trip_created(instance.pk, instance.created_by_id)
         return
     previous = getattr(instance, "_events_previous_budget", None)
     events.trip_updated(instance.pk, budget_changed=previous != (instance.budget_total, instance.currency))
+
+
+def trip_before_delete(sender: type[Trip], instance: Trip, **kwargs: Any) -> None:
+    events.trip_deleted(instance.pk)
+
+
+def member_saved(
+    sender: type[TripMember], instance: TripMember, created: bool, raw: bool = False, **kwargs: Any
+) -> None:
+    if created and not raw:
+        events.member_added(instance.trip_id, instance.user_id)
+
+
+def member_role_changed(
+    sender: type[TripMember], member: TripMember, previous_role: str, **kwargs: Any
+) -> None:
+    events.member_role_changed(member.trip_id, member.user_id, previous_role)
+
+
+def member_deleted(sender: type[TripMember], instance: TripMember, **kwargs: Any) -> None:
+    if not events.deleted_by_cascade(kwargs.get("origin"), Trip):
+        events.member_removed(instance.trip_id, instance.user_id)
 
 
 def itinerary_item_saved(
@@ -61,12 +89,18 @@ def expense_saved(
 
 def expense_deleted(sender: type[Expense], instance: Expense, **kwargs: Any) -> None:
     if not events.deleted_by_cascade(kwargs.get("origin"), Trip):
-        events.expense_deleted(instance.trip_id)
+        events.expense_deleted(instance.pk, instance.trip_id)
 
 
 def connect() -> None:
     pre_save.connect(trip_before_save, sender=Trip, dispatch_uid="trips.events.trip_before_save")
     post_save.connect(trip_saved, sender=Trip, dispatch_uid="trips.events.trip_saved")
+    pre_delete.connect(trip_before_delete, sender=Trip, dispatch_uid="trips.events.trip_deleted")
+    post_save.connect(member_saved, sender=TripMember, dispatch_uid="trips.events.member_added")
+    trip_member_role_changed.connect(
+        member_role_changed, sender=TripMember, dispatch_uid="trips.events.member_role_changed"
+    )
+    post_delete.connect(member_deleted, sender=TripMember, dispatch_uid="trips.events.member_removed")
     post_save.connect(itinerary_item_saved, sender=ItineraryItem, dispatch_uid="trips.events.item_saved")
     post_delete.connect(
         itinerary_item_deleted, sender=ItineraryItem, dispatch_uid="trips.events.item_deleted"
