@@ -1,5 +1,7 @@
 """Reactions to trip changes that belong to social (style.md rule 9: trips never imports
-social). Being added to a trip, or a role change, notifies the member.
+social). Being added to a trip, or a role change, notifies the member. The old role comes
+with trips.signals.trip_member_role_changed (sent by the service and by the admin), so no
+pre_save query diffs it.
 
 The same direction for photos and journals: notifications are social's, so social listens
 to their model signals (photos and journals never import social). A comment or reaction
@@ -11,50 +13,44 @@ from __future__ import annotations
 from typing import Any
 
 from django.apps import apps
-from django.db.models.signals import post_save, pre_save
+from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from social.models import NotificationKind
 from social.services import notification_create
 from trips.models import TripMember
 from trips.permissions import can_view_trip
-
-
-@receiver(pre_save, sender=TripMember, dispatch_uid="social.trip_member_previous_role")
-def remember_previous_role(sender: type[TripMember], instance: TripMember, **kwargs: Any) -> None:
-    if kwargs.get("raw"):
-        return
-    instance._previous_role = (
-        TripMember.objects.filter(pk=instance.pk).values_list("role", flat=True).first()
-        if instance.pk
-        else None
-    )
+from trips.signals import trip_member_role_changed
 
 
 @receiver(post_save, sender=TripMember, dispatch_uid="social.trip_member_notify")
 def notify_member(sender: type[TripMember], instance: TripMember, created: bool, **kwargs: Any) -> None:
-    if kwargs.get("raw"):
+    if kwargs.get("raw") or not created:
         return
     trip = instance.trip
-    data = {"trip_id": trip.pk, "role": instance.role}
-    if created:
-        if instance.user_id == trip.created_by_id:
-            return  # the creator of a trip needs no news of it
-        notification_create(
-            recipient=instance.user,
-            kind=NotificationKind.TRIP_MEMBER_ADDED,
-            message=f"You were added to {trip.title} as {instance.role}.",
-            data=data,
-        )
+    if instance.user_id == trip.created_by_id:
+        return  # the creator of a trip needs no news of it
+    notification_create(
+        recipient=instance.user,
+        kind=NotificationKind.TRIP_MEMBER_ADDED,
+        message=f"You were added to {trip.title} as {instance.role}.",
+        data={"trip_id": trip.pk, "role": instance.role},
+    )
+
+
+@receiver(trip_member_role_changed, sender=TripMember, dispatch_uid="social.trip_member_role_notify")
+def notify_role_changed(
+    sender: type[TripMember], member: TripMember, previous_role: str, **kwargs: Any
+) -> None:
+    if previous_role == member.role:
         return
-    previous = getattr(instance, "_previous_role", None)
-    if previous is not None and previous != instance.role:
-        notification_create(
-            recipient=instance.user,
-            kind=NotificationKind.TRIP_ROLE_CHANGED,
-            message=f"Your role in {trip.title} is now {instance.role}.",
-            data={**data, "previous_role": previous},
-        )
+    trip = member.trip
+    notification_create(
+        recipient=member.user,
+        kind=NotificationKind.TRIP_ROLE_CHANGED,
+        message=f"Your role in {trip.title} is now {member.role}.",
+        data={"trip_id": trip.pk, "role": member.role, "previous_role": previous_role},
+    )
 
 
 def _photo_owner_to_notify(photo: Any, actor_id: int | None) -> Any:

@@ -1,6 +1,18 @@
 from django.contrib import admin
+from django.forms import BaseInlineFormSet, ModelForm
+from django.http import HttpRequest
 
 from trips.models import Expense, ExpenseShare, ItineraryItem, Trip, TripMember
+from trips.signals import trip_changed, trip_member_role_changed
+
+
+def _announce_role_change(form: ModelForm) -> None:
+    """A member's role changed in a form: the old role is the form's initial value (the
+    same domain signal the service sends; no query for the old row)."""
+    if form.instance.pk and "role" in form.changed_data and form.initial.get("role"):
+        trip_member_role_changed.send(
+            sender=TripMember, member=form.instance, previous_role=form.initial["role"]
+        )
 
 
 class TripMemberInline(admin.TabularInline):
@@ -39,6 +51,21 @@ class TripAdmin(admin.ModelAdmin):
     readonly_fields = ("created_by", "created_at", "updated_at")
     inlines = (TripMemberInline, ItineraryItemInline)
 
+    def save_model(self, request: HttpRequest, obj: Trip, form: ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and form.changed_data:  # the old values are the form's initial ones
+            trip_changed.send(sender=Trip, trip_id=obj.pk, fields=set(form.changed_data))
+
+    def save_formset(
+        self, request: HttpRequest, form: ModelForm, formset: BaseInlineFormSet, change: bool
+    ) -> None:
+        super().save_formset(request, form, formset, change)
+        if formset.model is TripMember:
+            deleted = {obj.pk for obj in formset.deleted_objects}
+            for member_form in formset.initial_forms:
+                if member_form.instance.pk not in deleted:
+                    _announce_role_change(member_form)
+
 
 @admin.register(TripMember)
 class TripMemberAdmin(admin.ModelAdmin):
@@ -48,6 +75,11 @@ class TripMemberAdmin(admin.ModelAdmin):
     raw_id_fields = ("trip", "user")
     readonly_fields = ("joined_at",)
     list_select_related = ("trip", "user")
+
+    def save_model(self, request: HttpRequest, obj: TripMember, form: ModelForm, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change:
+            _announce_role_change(form)
 
 
 @admin.register(ItineraryItem)

@@ -29,7 +29,7 @@ from trips.models import (
     TripMember,
     Visibility,
 )
-from trips.signals import itinerary_positions_changed, trip_member_role_changed
+from trips.signals import itinerary_positions_changed, trip_changed, trip_member_role_changed
 
 LAST_OWNER_MESSAGE = "A trip must keep at least one owner."
 
@@ -116,12 +116,17 @@ TRIP_UPDATABLE = (
 def trip_update(*, trip: Trip, data: Mapping[str, Any]) -> Trip:
     """Change any of TRIP_UPDATABLE; the dates are checked together, old and new."""
     locked = _lock_trip(trip)
+    changed = set()
     for field in TRIP_UPDATABLE:
         if field in data:
             value = data[field]
-            setattr(locked, field, value.upper() if field == "currency" else value)
+            value = value.upper() if field == "currency" else value
+            if getattr(locked, field) != value:
+                changed.add(field)
+            setattr(locked, field, value)
     _check_trip(locked)
     locked.save()
+    trip_changed.send(sender=Trip, trip_id=locked.pk, fields=changed)
     return Trip.objects.select_related("created_by").get(pk=locked.pk)
 
 

@@ -3,14 +3,16 @@ maps one change to one call of trips.events, which sends on commit.
 
 `itinerary_positions_changed` is sent by trips.services when it renumbers items with a
 bulk update (which fires no post_save): a reorder, and the items an insert, move or
-delete shifted.
+delete shifted. `trip_changed` and `trip_member_role_changed` carry what a receiver needs
+of the old state (which fields changed, the previous role): the service, and the admin
+from its form, send them, so no pre_save query diffs old and new.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models.signals import post_delete, post_save, pre_delete, pre_save
+from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import Signal
 
 from trips import events
@@ -21,14 +23,11 @@ itinerary_positions_changed = Signal()
 # sender=TripMember, member=TripMember (saved), previous_role=str: sent by
 # trips.services.trip_member_update_role, which knows the old role (no pre_save diff).
 trip_member_role_changed = Signal()
+# sender=Trip, trip_id=int, fields=set[str] (the fields whose value changed): sent by
+# trips.services.trip_update and by the admin's change form.
+trip_changed = Signal()
 
-
-def trip_before_save(sender: type[Trip], instance: Trip, raw: bool = False, **kwargs: Any) -> None:
-    if raw or not instance.pk:
-        return
-    instance._events_previous_budget = (
-        Trip.objects.filter(pk=instance.pk).values_list("budget_total", "currency").first()
-    )
+BUDGET_FIELDS = frozenset({"budget_total", "currency"})
 
 
 def trip_saved(sender: type[Trip], instance: Trip, created: bool, raw: bool = False, **kwargs: Any) -> None:
@@ -37,8 +36,11 @@ def trip_saved(sender: type[Trip], instance: Trip, created: bool, raw: bool = Fa
     if created:  # a new trip's room has no joiners yet: its creator's own room
         events.trip_created(instance.pk, instance.created_by_id)
         return
-    previous = getattr(instance, "_events_previous_budget", None)
-    events.trip_updated(instance.pk, budget_changed=previous != (instance.budget_total, instance.currency))
+    events.trip_updated(instance.pk, budget_changed=False)
+
+
+def trip_fields_changed(sender: type[Trip], trip_id: int, fields: set[str], **kwargs: Any) -> None:
+    events.trip_updated(trip_id, budget_changed=bool(BUDGET_FIELDS & set(fields)))
 
 
 def trip_before_delete(sender: type[Trip], instance: Trip, **kwargs: Any) -> None:
@@ -93,8 +95,8 @@ def expense_deleted(sender: type[Expense], instance: Expense, **kwargs: Any) -> 
 
 
 def connect() -> None:
-    pre_save.connect(trip_before_save, sender=Trip, dispatch_uid="trips.events.trip_before_save")
     post_save.connect(trip_saved, sender=Trip, dispatch_uid="trips.events.trip_saved")
+    trip_changed.connect(trip_fields_changed, sender=Trip, dispatch_uid="trips.events.trip_changed")
     pre_delete.connect(trip_before_delete, sender=Trip, dispatch_uid="trips.events.trip_deleted")
     post_save.connect(member_saved, sender=TripMember, dispatch_uid="trips.events.member_added")
     trip_member_role_changed.connect(

@@ -84,6 +84,31 @@ async def test_member_added_role_changed_removed(server) -> None:
     await stranger.nothing(0.5)
 
 
+@db_call
+def _membership_id(trip_id: int, user_id: int) -> int:
+    from trips.models import TripMember
+
+    return TripMember.objects.get(trip_id=trip_id, user_id=user_id).pk
+
+
+async def test_role_changed_in_the_admin_is_member_role_changed_and_notifies(admin_nodes) -> None:  # noqa: F811
+    admin_node, node = admin_nodes
+    trip, (owner, viewer), (owner_api, _) = await people(node)
+    room = f"trip_{trip.pk}"
+    ws = await listener(node, owner, room)
+    member_tab = await signed_in(node.ws_url, viewer)
+    admin = await Admin(admin_node).login(await make_user(is_staff=True, is_superuser=True))
+    path = f"/admin/trips/tripmember/{await _membership_id(trip.pk, viewer.pk)}/change/"
+    await _admin_post(admin, path, {"trip": trip.pk, "user": viewer.pk, "role": "editor", "_save": "Save"})
+    received = await event(ws, "member_role_changed", room)
+    member = await owner_api.get(f"/trips/{trip.pk}/members/{viewer.pk}/")
+    assert received["payload"] == {**member, "previousRole": "viewer"} and member["role"] == "editor"
+    notified = await event(member_tab, "notification", f"user_{viewer.pk}")
+    assert notified["payload"]["kind"] == "trip_role_changed"
+    assert notified["payload"]["data"] == {"tripId": trip.pk, "role": "editor", "previousRole": "viewer"}
+    await admin.close()
+
+
 async def test_trip_deleted_reaches_its_members_before_room_left(server) -> None:
     trip, (_owner, viewer), (owner_api, _) = await people(server)
     room = f"trip_{trip.pk}"
