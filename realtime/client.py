@@ -14,7 +14,8 @@ nothing but `websockets` and imports no Django::
 What it does for you: authenticates by the first message (asking the token provider again
 after a 4001), reconnects with full-jitter exponential backoff and the close-code policy of
 `close_policy`, re-joins every room with `since`/`epoch`, drops events it has already
-delivered, reports a `resync` when the server could not replay, queues `send_message` while
+delivered, catches up over REST (`catch_up`, protocol 9.3) when a re-join is not
+recovered and reports a `resync` only when that fails too, queues `send_message` while
 offline (the server dedupes by `clientMessageId`), and pings to detect dead connections.
 """
 
@@ -28,6 +29,9 @@ import json
 import logging
 import random
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
@@ -126,6 +130,46 @@ class ClientStopped(TravaError):
     """The client stopped (closed by the app, kicked with 4003, or no token)."""
 
 
+class CatchUpError(TravaError):
+    """The REST catch-up failed: `code` is "history_expired" for a 410 (re-read the state),
+    otherwise "catch_up_failed" (`status` is the HTTP status, None if unreachable)."""
+
+    def __init__(self, code: str, message: str = "", status: int | None = None) -> None:
+        super().__init__(code, message)
+        self.status = status
+
+
+@dataclass
+class CatchUp:
+    """What `catch_up` read: the events after `since` the caller may see, oldest first, as
+    on the socket, and the room's `last_event_id` (the log's head) in `epoch`."""
+
+    epoch: str | None
+    last_event_id: int
+    events: list[dict[str, Any]]
+
+
+#: Events per page of the REST catch-up (the server's cap is 1000).
+CATCH_UP_PAGE_SIZE = 500
+
+
+def api_url_of(ws_url: str) -> str:
+    """The REST base URL of a socket URL: `ws(s)://host[/prefix]/ws` -> `http(s)://host[/prefix]`."""
+    parts = urllib.parse.urlsplit(ws_url)
+    scheme = "https" if parts.scheme.lower() == "wss" else "http"
+    path = parts.path.rstrip("/")
+    path = path.removesuffix("/ws") if path.endswith("/ws") else path
+    return f"{scheme}://{parts.netloc}{path.rstrip('/')}"
+
+
+def _rebase(next_url: str, base: str) -> str:
+    """A catch-up `next` URL on our own base URL (the server built it from the Host it saw)."""
+    parts = urllib.parse.urlsplit(next_url)
+    at = parts.path.find("/api/rooms/")
+    path = parts.path[at:] if at >= 0 else parts.path
+    return f"{base}{path}?{parts.query}" if parts.query else f"{base}{path}"
+
+
 @dataclass
 class Room:
     """A room the client keeps joined across reconnects."""
@@ -138,9 +182,12 @@ class Room:
     was_joined: bool = False  # joined before: the next join is a re-join, with since/epoch
     recovered: bool | None = None  # the last room_joined's answer
     resyncs: int = 0
+    catch_ups: int = 0  # re-joins whose missed events came from the REST catch-up
     _floor: int | None = field(default=None, repr=False)  # ids up to here are never delivered
     _seen: set[int] = field(default_factory=set, repr=False)  # delivered ids, a recent window
     _waiters: list[asyncio.Future[Room]] = field(default_factory=list, repr=False)
+    # A REST catch-up in flight: the live events that arrive meanwhile wait in it.
+    _catch_up: list[Event] | None = field(default=None, repr=False)
 
     def _settle(self, error: BaseException | None = None) -> None:
         for waiter in self._waiters:
@@ -249,8 +296,11 @@ class TravaClient:
 
     `token` returns a fresh access token, sync or async; it is called before every
     connection (after a 4001 it must not return the refused token again). Returning None
-    stops the client. `on_resync(room)` is called (and a local `resync` event published)
-    when a re-joined room's missed events could not be replayed: re-read its state.
+    stops the client. When a re-join is not recovered, the missed events are caught up over
+    REST (`api_url`, default derived from `url`) and delivered like live ones (a local
+    `caught_up` event follows); `on_resync(room)` is called (and a local `resync` event
+    published) only when they could be neither replayed nor caught up: re-read its state.
+    `catch_up=False` skips the REST attempt.
     """
 
     def __init__(
@@ -263,8 +313,12 @@ class TravaClient:
         on_resync: Callable[[Room], Any] | None = None,
         on_state: Callable[[State], Any] | None = None,
         connect_kwargs: dict[str, Any] | None = None,
+        api_url: str | None = None,
+        catch_up: bool = True,
     ) -> None:
         self.url = url
+        self.api_url = (api_url or api_url_of(url)).rstrip("/")
+        self._catch_up_enabled = catch_up
         self.timing = timing
         self.state: State = "stopped"
         self.session: dict[str, Any] | None = None  # the `authenticated` payload
@@ -291,6 +345,8 @@ class TravaClient:
         self._heard = asyncio.Event()
         self._runner: asyncio.Task[None] | None = None
         self._side_tasks: set[asyncio.Task[None]] = set()  # cancelled when the connection ends
+        self._catch_up_tasks: set[asyncio.Task[None]] = set()  # outlive a connection; cancelled at close
+        self._last_token: str | None = None  # the last token given to the server
         self._reauth_task: asyncio.Task[None] | None = None
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -318,6 +374,8 @@ class TravaClient:
         if self._runner is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._runner
+        for task in list(self._catch_up_tasks):
+            task.cancel()
         self._finish(ClientStopped("closed", "the client was closed"))
 
     async def wait_until_open(self, timeout: float | None = None) -> None:
@@ -333,8 +391,9 @@ class TravaClient:
     def events(self, room_id: str | None = None, types: Iterable[str] | None = None) -> Subscription:
         """Subscribe to events (all but `pong`, or one room's, or some types), from now on.
 
-        Items are the server's messages as received (room events after dedupe), plus local
-        ones marked `"local": True`: `resync` (payload: the room_joined payload), `kicked`,
+        Items are the server's messages as received (room events after dedupe, caught-up
+        ones included), plus local ones marked `"local": True`: `resync` (payload: the
+        room_joined payload), `caught_up` ({roomId, since, count, lastEventId}), `kicked`,
         and `error`s reporting closes 1009/4008."""
         subscription = Subscription(self, room_id, types)
         self._subscriptions.add(subscription)
@@ -375,6 +434,7 @@ class TravaClient:
         if room.joined:
             await self.send("leave_room", {"roomId": room_id})
         room.joined = False
+        room._catch_up = None
         error = TravaError("not_in_room", f"left {room_id}")
         room._settle(error)
         for cmid, outgoing in list(self._outbox.items()):
@@ -382,6 +442,54 @@ class TravaClient:
                 del self._outbox[cmid]
                 if not outgoing.future.done():
                     outgoing.future.set_exception(error)
+
+    async def catch_up(self, room_id: str, since: int, epoch: str | None = None) -> CatchUp:
+        """Read a room's events after `since` over REST (protocol 9.3), every page of
+        `GET /api/rooms/<room_id>/events/?since=&epoch=`, with the client's token. Raises
+        CatchUpError (`code` "history_expired" for a 410: re-read the state instead)."""
+        query = {"since": str(since), "pageSize": str(CATCH_UP_PAGE_SIZE)}
+        if epoch is not None:
+            query["epoch"] = epoch
+        url: str | None = (
+            f"{self.api_url}/api/rooms/{urllib.parse.quote(room_id)}/events/?{urllib.parse.urlencode(query)}"
+        )
+        events: list[dict[str, Any]] = []
+        page: dict[str, Any] = {}
+        while url is not None:
+            status, page = await self._authorized_get(url, refresh=False)
+            if status == 401:
+                status, page = await self._authorized_get(url, refresh=True)
+            if status == 410:
+                raise CatchUpError("history_expired", "those events are no longer kept", status)
+            if status != 200:
+                raise CatchUpError("catch_up_failed", f"HTTP {status}", status)
+            events.extend(page.get("results") or [])
+            url = _rebase(page["next"], self.api_url) if page.get("next") else None
+        return CatchUp(page.get("epoch", epoch), page.get("lastEventId", since), events)
+
+    async def _authorized_get(self, url: str, *, refresh: bool) -> tuple[int, dict[str, Any]]:
+        token = self._last_token
+        if refresh or token is None:
+            token = await self._get_token()
+            if token is None:
+                raise CatchUpError("catch_up_failed", "no token (signed out)")
+            self._last_token = token
+        request = urllib.request.Request(
+            url, headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        )
+
+        def get() -> tuple[int, dict[str, Any]]:
+            try:
+                with urllib.request.urlopen(request, timeout=self.timing.open_timeout) as response:
+                    return response.status, json.loads(response.read())
+            except urllib.error.HTTPError as exc:
+                with contextlib.suppress(ValueError):
+                    return exc.code, json.loads(exc.read() or b"{}")
+                return exc.code, {}
+            except (OSError, ValueError) as exc:
+                raise CatchUpError("catch_up_failed", f"unreachable: {exc}") from exc
+
+        return await asyncio.to_thread(get)
 
     async def send_message(
         self, room_id: str, text: str, *, client_message_id: str | None = None, timeout: float | None = None
@@ -452,6 +560,7 @@ class TravaClient:
                         self._publish_local("kicked", {"code": "no_token"})
                         return
                     refresh = False
+                    self._last_token = token
                     try:
                         code, reason = await self._session(token)
                     except Exception:  # a bug in handling one message must not end the client
@@ -620,6 +729,7 @@ class TravaClient:
                 logger.warning("token refresh failed: %s", exc)
                 return
             if token and gen == self._gen:
+                self._last_token = token
                 await self.send("authenticate", {"token": token})
 
         if self._reauth_task is not None:
@@ -646,11 +756,25 @@ class TravaClient:
             if kind == "join" and target is room:
                 del self._requests[id_]
         rejoin = room.was_joined
+        since, since_epoch = room.last_event_id, room.epoch
+        new_epoch = payload.get("epoch")
+        # Not replayed, but the log may still hold the events (a replay refused for its
+        # size): catch up over REST from where we were. Another epoch: the log was reset.
+        catch_up = (
+            rejoin
+            and payload.get("recovered") is not True
+            and since is not None
+            and self._catch_up_enabled
+            and (new_epoch is None or since_epoch is None or new_epoch == since_epoch)
+        )
+        room._catch_up = None  # a catch-up of an earlier join is superseded by this one
         # Replayed events (delivered before this message) brought the room up to
         # lastEventId; when they could not, live events continue from there anyway.
-        if payload.get("epoch") is not None and payload["epoch"] != room.epoch:
-            _reset_cursor(room, payload["epoch"])
-        if payload.get("lastEventId") is not None:
+        if new_epoch is not None and new_epoch != room.epoch:
+            _reset_cursor(room, new_epoch)
+        if catch_up:
+            room._catch_up = []  # the cursor stays at `since`; live events wait
+        elif payload.get("lastEventId") is not None:
             # Everything up to lastEventId was replayed before this message, or is not to
             # be delivered (a fresh join, or history lost): later copies of those are stale.
             room.last_event_id = payload["lastEventId"]
@@ -659,11 +783,59 @@ class TravaClient:
         room.joined = room.was_joined = True
         room.members = {_member_id(m): _member(m) for m in payload.get("members") or []}
         room._settle()
-        if rejoin and payload.get("recovered") is not True:
+        if catch_up:
+            assert since is not None
+            task = asyncio.create_task(self._catch_up_room(room, since, since_epoch, payload))
+            self._catch_up_tasks.add(task)
+            task.add_done_callback(self._catch_up_tasks.discard)
+        elif rejoin and payload.get("recovered") is not True:
             await self._resync(room, payload)
         for outgoing in list(self._outbox.values()):
             if outgoing.room_id == room.room_id:
                 await self._transmit(outgoing)
+
+    async def _catch_up_room(self, room: Room, since: int, epoch: str | None, joined: dict[str, Any]) -> None:
+        """Deliver a room's missed events from the REST catch-up, then the live ones held
+        meanwhile, all through the normal path (dedupe by eventId); resync if it failed."""
+        held = room._catch_up
+        result: CatchUp | None
+        try:
+            result = await self.catch_up(room.room_id, since, epoch)
+        except Exception as exc:  # 410, unreachable, a bad answer: re-read the state instead
+            logger.info("catch-up of %s failed (%s): re-reading", room.room_id, exc)
+            result = None
+        if held is None or room._catch_up is not held or self.rooms.get(room.room_id) is not room:
+            return  # superseded by a later join, or left
+        room._catch_up = None
+
+        def advance(event_id: int | None) -> None:
+            if event_id is not None:
+                room.last_event_id = max(room.last_event_id or 0, event_id)
+                room._floor = max(room._floor or 0, event_id)
+
+        if result is not None and (room.epoch is None or result.epoch in (None, room.epoch)):
+            count = sum(1 for event in result.events if self._deliver(event))
+            advance(result.last_event_id)  # every id up to the head: delivered, or not ours
+            room.catch_ups += 1
+            info = {"roomId": room.room_id, "since": since, "count": count, "lastEventId": room.last_event_id}
+            self._publish_local("caught_up", info, room_id=room.room_id)
+        else:
+            advance(joined.get("lastEventId"))
+            await self._resync(room, joined)
+        for message in held:
+            self._deliver(message)
+
+    def _deliver(self, message: Event) -> bool:
+        """An event through the normal path (dedupe, presence, subscribers); False if dropped."""
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            return False
+        payload = message.get("payload")
+        if not isinstance(payload, dict):
+            payload = message["payload"] = {}
+        if not self._on_event(message, payload):
+            return False
+        self._publish(message)
+        return True
 
     async def _resync(self, room: Room, payload: dict[str, Any]) -> None:
         """The room's missed events cannot be delivered: the app re-reads its state."""
@@ -681,6 +853,9 @@ class TravaClient:
         """Dedupe by eventId and track presence. False for a duplicate."""
         room_id = message.get("roomId") or payload.get("roomId")
         room = self.rooms.get(room_id) if room_id else None
+        if room is not None and room._catch_up is not None:
+            room._catch_up.append(message)  # delivered after the caught-up events, in order
+            return False
         event_id = message.get("eventId")
         if room_id and isinstance(event_id, int):
             cursor: Room | _Cursor = (

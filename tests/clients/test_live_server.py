@@ -134,7 +134,7 @@ def test_ws_tail_prints_the_events_of_a_live_room(daphne_server) -> None:  # typ
     def tail() -> None:
         call_command(
             "ws_tail", f"trip_{trip_id}", "--user", "alice-live", "--url", daphne_server.ws_url,
-            "--since", "0", "--max-events", "3", "--timeout", "20", stdout=out, stderr=err,
+            "--since", "0", "--max-events", "4", "--timeout", "20", stdout=out, stderr=err,
         )  # fmt: skip
 
     thread = threading.Thread(target=tail)
@@ -151,7 +151,10 @@ def test_ws_tail_prints_the_events_of_a_live_room(daphne_server) -> None:  # typ
     asyncio.run(post_once_joined())
     thread.join(30)
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
-    assert [line["type"] for line in lines] == ["message_sent", "user_joined", "message_sent"]
-    assert [lines[0]["payload"]["text"], lines[2]["payload"]["text"]] == ["before tailing", "live"]
+    # The owner's member_added (the trip's creation) and the message came from the REST
+    # catch-up (--since), then the tailer's own arrival and the live message.
+    assert [line["type"] for line in lines] == ["member_added", "message_sent", "user_joined", "message_sent"]
+    assert [lines[1]["payload"]["text"], lines[3]["payload"]["text"]] == ["before tailing", "live"]
     assert all(line["roomId"] == f"trip_{trip_id}" for line in lines)
-    assert [line["eventId"] for line in lines] == [1, 2, 3], "replayed from 0, then live, in order"
+    assert [line["eventId"] for line in lines] == [1, 2, 3, 4], "caught up from 0, then live, in order"
+    assert "[caught up: 2 events to #2]" in err.getvalue()

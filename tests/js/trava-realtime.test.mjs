@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
 import {
+  apiUrlOf,
   backoffDelay,
   closePolicy,
   createClient,
@@ -33,6 +34,10 @@ function setup(options = {}) {
     randomUUID: () => `cmid-${++uuid}`,
     window: win,
     document: doc,
+    // No network in unit tests: a catch-up fails (-> resync) unless a test scripts fetch.
+    fetch: async () => {
+      throw new Error("no network in unit tests");
+    },
     ...options,
   });
   const states = [];
@@ -535,5 +540,129 @@ describe("heartbeat and token refresh", () => {
     ws.receive({ type: "authenticated", payload: { clientId: "c1", user: { id: 1 }, expiresAt: 600_000 } });
     assert.equal(ws.sentOf("join_room").length, 1);
     assert.equal(t.client.state, "open");
+  });
+});
+
+/** A scripted fetch: answers in order, records each request. */
+function scriptedFetch(answers) {
+  const calls = [];
+  let release = null;
+  const fetch = async (url, init) => {
+    calls.push({ url, headers: init?.headers ?? {} });
+    const answer = answers.shift();
+    if (answer?.gate) await answer.gate;
+    const { status = 200, body = {} } = answer ?? { status: 599 };
+    return { status, ok: status >= 200 && status < 300, json: async () => body };
+  };
+  return { fetch, calls, release };
+}
+
+const rest = (roomId, eventId, text) => ({ ...chat(roomId, eventId, text), epoch: "e1", timestamp: 1 });
+
+describe("REST catch-up when a re-join is not recovered (protocol 9.3)", () => {
+  test("the REST base URL comes from the socket URL", () => {
+    assert.equal(apiUrlOf("ws://127.0.0.1:8000/ws"), "http://127.0.0.1:8000");
+    assert.equal(apiUrlOf("wss://trava.example/ws"), "https://trava.example");
+    assert.equal(apiUrlOf("wss://example.org/trava/ws"), "https://example.org/trava");
+  });
+
+  test("missed events come from REST, in order, once, before the live ones held meanwhile", async () => {
+    let open;
+    const gate = new Promise((resolve) => (open = resolve));
+    const scripted = scriptedFetch([
+      {
+        gate,
+        body: { epoch: "e1", lastEventId: 12, next: "http://internal:9000/api/rooms/trip_1/events/?since=9&pageSize=500", results: [rest("trip_1", 8, "m8"), rest("trip_1", 9, "m9")] },
+      },
+      { body: { epoch: "e1", lastEventId: 12, next: null, results: [rest("trip_1", 9, "dup"), rest("trip_1", 11, "m11")] } },
+    ]);
+    const t = setup({ fetch: scripted.fetch });
+    const room = t.client.join("trip_1");
+    const seen = [];
+    room.on("message_sent", (p, m) => seen.push(m.eventId));
+    const clientSeen = [];
+    t.client.on("message_sent", (p, m) => clientSeen.push(m.eventId));
+    const caught = [];
+    room.on("caughtUp", (info) => caught.push(info));
+    const ws = await authenticate(t);
+    ws.receive(joined("trip_1", { lastEventId: 5 }));
+    ws.receive(chat("trip_1", 6, "a"));
+    ws.receive(chat("trip_1", 7, "b"));
+
+    await dropAndRetry(t);
+    const ws2 = await authenticate(t);
+    ws2.receive(joined("trip_1", { lastEventId: 12, epoch: "e1", recovered: false }));
+    ws2.receive(chat("trip_1", 13, "live during the catch-up"));
+    ws2.receive(chat("trip_1", 12, "not for us before, a stale copy now"));
+    assert.deepEqual(seen, [6, 7], "live events wait for the catch-up");
+    open();
+    await flush();
+    await flush();
+    assert.deepEqual(seen, [6, 7, 8, 9, 11, 13]);
+    assert.deepEqual(clientSeen, [6, 7, 8, 9, 11, 13]);
+    assert.deepEqual(t.events.filter(([type]) => type === "resync"), [], "caught up: nothing to re-read");
+    assert.deepEqual(caught, [{ roomId: "trip_1", since: 7, count: 3, lastEventId: 12 }]);
+    assert.equal(scripted.calls[0].url, "http://test/api/rooms/trip_1/events/?since=7&pageSize=500&epoch=e1");
+    assert.equal(scripted.calls[0].headers.Authorization, "Bearer token-2");
+    assert.equal(scripted.calls[1].url, "http://test/api/rooms/trip_1/events/?since=9&pageSize=500", "next, on our own base URL");
+    ws2.receive(chat("trip_1", 14, "later"));
+    assert.deepEqual(seen.at(-1), 14);
+    await dropAndRetry(t);
+    const ws3 = await authenticate(t);
+    assert.deepEqual(ws3.sentOf("join_room")[0].payload, { roomId: "trip_1", since: 14, epoch: "e1" });
+  });
+
+  test("410 history_expired falls back to resync, and live events continue", async () => {
+    const scripted = scriptedFetch([{ status: 410, body: { code: "history_expired" } }]);
+    const t = setup({ fetch: scripted.fetch });
+    const room = t.client.join("trip_1");
+    const resyncs = [];
+    room.on("resync", (payload) => resyncs.push(payload.lastEventId));
+    const seen = [];
+    room.on("message_sent", (p, m) => seen.push(m.eventId));
+    const ws = await authenticate(t);
+    ws.receive(joined("trip_1", { lastEventId: 5 }));
+    await dropAndRetry(t);
+    const ws2 = await authenticate(t);
+    ws2.receive(joined("trip_1", { lastEventId: 900, recovered: false }));
+    ws2.receive(chat("trip_1", 901, "live"));
+    await flush();
+    assert.equal(scripted.calls.length, 1);
+    assert.deepEqual(resyncs, [900]);
+    assert.deepEqual(seen, [901]);
+    await t.client.catchUp("trip_1", 3).then(
+      () => assert.fail("expected a rejection"),
+      (err) => assert.equal(err.code, "catch_up_failed"),
+    );
+  });
+
+  test("catchUp() with a refused token asks getToken for a fresh one and retries once", async () => {
+    const scripted = scriptedFetch([
+      { status: 401 },
+      { body: { epoch: "e1", lastEventId: 2, next: null, results: [rest("trip_1", 2, "x")] } },
+    ]);
+    const t = setup({ fetch: scripted.fetch, apiUrl: "https://api.example" });
+    await authenticate(t);
+    const result = await t.client.catchUp("trip_1", 1, "e1");
+    assert.deepEqual(result.events.map((e) => e.eventId), [2]);
+    assert.equal(result.lastEventId, 2);
+    assert.deepEqual(t.tokenCalls.at(-1), { refresh: true });
+    assert.equal(scripted.calls[1].headers.Authorization, `Bearer token-${t.tokenCalls.length}`);
+    assert.ok(scripted.calls[0].url.startsWith("https://api.example/api/rooms/trip_1/events/?since=1"));
+  });
+
+  test("a new epoch on the re-join skips the catch-up (the log was reset): resync at once", async () => {
+    const scripted = scriptedFetch([]);
+    const t = setup({ fetch: scripted.fetch });
+    const room = t.client.join("trip_1");
+    const resyncs = [];
+    room.on("resync", () => resyncs.push(room.epoch));
+    const ws = await authenticate(t);
+    ws.receive(joined("trip_1", { lastEventId: 5 }));
+    await dropAndRetry(t);
+    const ws2 = await authenticate(t);
+    ws2.receive(joined("trip_1", { lastEventId: 2, epoch: "e9", recovered: false }));
+    assert.deepEqual(resyncs, ["e9"]);
+    assert.equal(scripted.calls.length, 0);
   });
 });

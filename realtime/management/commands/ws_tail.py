@@ -3,6 +3,12 @@
 One JSON line per event (pipe it to `jq`), or a readable line with `--pretty`. Runs on the
 project's Python client, so it reconnects and resumes (`since`/`epoch`) through server
 restarts without printing an event twice; joins, resyncs and connection states go to stderr.
+Every event type is printed (no allow-list): the complete live model of protocol 9.2 too.
+
+`--since <eventId>` first prints the events missed since then through the REST catch-up
+(`GET /api/rooms/<roomId>/events/?since=`, protocol 9.3), then joins from where that ended;
+if the catch-up is refused (410 `history_expired`) or unreachable, the join's own replay
+(`since`/`epoch`) is used instead.
 """
 
 from __future__ import annotations
@@ -18,9 +24,10 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from realtime.client import ClientStopped, TravaClient, TravaError
+from realtime.client import CatchUpError, ClientStopped, TravaClient, TravaError
 
-CONTROL = {"room_joined", "room_left", "resync", "kicked", "error"}
+# Control messages and the client's local signals go to stderr; every other type is printed.
+CONTROL = {"room_joined", "room_left", "resync", "caught_up", "kicked", "error"}
 
 
 class Command(BaseCommand):
@@ -35,7 +42,10 @@ class Command(BaseCommand):
         default_url = f"ws://127.0.0.1:{os.environ.get('PORT') or 8000}/ws"
         parser.add_argument("--url", default=default_url, help="default: %(default)s")
         parser.add_argument("--pretty", action="store_true", help="readable lines instead of JSON")
-        parser.add_argument("--since", type=int, help="replay the events after this eventId (with --epoch)")
+        parser.add_argument(
+            "--since", type=int, help="first print the events after this eventId (REST catch-up), then tail"
+        )
+        parser.add_argument("--api-url", help="the REST API's base URL (default: derived from --url)")
         parser.add_argument("--epoch", help="the room's epoch that --since refers to")
         parser.add_argument("--max-events", type=int, help="exit after printing this many events")
         parser.add_argument("--timeout", type=float, help="exit after this many seconds")
@@ -65,15 +75,38 @@ class Command(BaseCommand):
     async def _tail(self, token: Callable[[], str], options: dict[str, Any]) -> int:
         room_id, limit = options["room_id"], options["max_events"]
         printed = 0
-        client = TravaClient(options["url"], token, on_state=lambda state: self._note(f"[{state}]", options))
+        client = TravaClient(
+            options["url"],
+            token,
+            on_state=lambda state: self._note(f"[{state}]", options),
+            api_url=options.get("api_url"),
+        )
         events = client.events(room_id=room_id)
+        since, epoch = options["since"], options["epoch"]
         try:
             async with contextlib.AsyncExitStack() as stack:
                 if options["timeout"] is not None:
                     await stack.enter_async_context(asyncio.timeout(options["timeout"]))
+                if since is not None:
+                    try:
+                        caught = await client.catch_up(room_id, since, epoch)
+                    except CatchUpError as exc:
+                        self._note(f"[catch-up failed: {exc}; replaying over the socket]", options)
+                    else:
+                        for event in caught.events:
+                            if limit is not None and printed >= limit:
+                                return printed
+                            self.stdout.write(self._format(event, pretty=options["pretty"]))
+                            printed += 1
+                        self.stdout.flush()
+                        note = f"[caught up: {len(caught.events)} events to #{caught.last_event_id}]"
+                        self._note(note, options)
+                        since, epoch = caught.last_event_id, caught.epoch
+                    if limit is not None and printed >= limit:
+                        return printed
                 await client.start()
                 try:
-                    await client.join(room_id, since=options["since"], epoch=options["epoch"])
+                    await client.join(room_id, since=since, epoch=epoch)
                 except ClientStopped as exc:
                     raise CommandError(f"stopped before joining {room_id}: {exc}") from None
                 except TravaError as exc:

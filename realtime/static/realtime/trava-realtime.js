@@ -7,6 +7,12 @@
  *   const room = client.join("trip_42");
  *   room.on("message_sent", (payload) => addChatLine(payload));
  *   room.on("resync", () => reloadTripOverRest());
+ *
+ * When a re-join answers `recovered: false` (the socket replay was refused, e.g. too many
+ * events), the client first catches up over REST (`client.catchUp`, protocol 9.3) and
+ * delivers the missed events through the same handlers, in order, once; only when that
+ * fails too (410 `history_expired`, the log was reset, the network) does the room signal
+ * `resync`.
  *   await room.sendMessage("hello");
  *
  * The wire contract is the project's protocol document (the shared protocol.md): JSON
@@ -55,6 +61,29 @@ function acceptEventId(cursor, id) {
   return true;
 }
 
+/** Events per page of the REST catch-up (the server's cap is 1000). */
+const CATCH_UP_PAGE_SIZE = 500;
+
+/** An error of the REST catch-up; `code` is "history_expired" for a 410. */
+export class CatchUpError extends Error {
+  constructor(message, { status = null, code = "catch_up_failed" } = {}) {
+    super(message);
+    this.name = "CatchUpError";
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/**
+ * The REST API's base URL of a socket URL: `ws(s)://host[/prefix]/ws` -> `http(s)://host[/prefix]`.
+ * @param {string} wsUrl
+ * @returns {string}
+ */
+export function apiUrlOf(wsUrl) {
+  const url = new URL(wsUrl.replace(/^ws(s?):/i, "http$1:"));
+  return url.origin + url.pathname.replace(/\/ws\/?$/, "").replace(/\/$/, "");
+}
+
 /** Join errors after which retrying the same room cannot succeed. */
 const PERMANENT_JOIN_ERRORS = new Set(["room_access_denied", "invalid_room", "too_many_rooms"]);
 
@@ -66,6 +95,7 @@ export const DEFAULTS = Object.freeze({
   pingInterval: 25_000,
   pongTimeout: 10_000, // no message at all this long after a ping: the connection is dead
   refreshMargin: 60_000, // re-authenticate this long before the token expires
+  catchUpTimeout: 15_000, // one page of the REST catch-up
 });
 
 /**
@@ -151,8 +181,10 @@ class Emitter {
 /**
  * One joined room. Events of the room arrive on `room.on(type, fn)` as `fn(payload, message)`;
  * `"*"` receives every event. Room signals: `joined` (room_joined payload), `members`
- * (array of members after each change), `resync` (history could not be replayed: re-read the
- * state over REST), `error` (join refused: the room is dropped).
+ * (array of members after each change), `caughtUp` ({roomId, since, count, lastEventId}: the
+ * missed events a refused replay left out were delivered from the REST catch-up), `resync`
+ * (history could not be replayed nor caught up: re-read the state over REST), `error`
+ * (join refused: the room is dropped).
  */
 export class Room extends Emitter {
   /** @type {string} */ id;
@@ -165,6 +197,8 @@ export class Room extends Emitter {
   /** Joined on some earlier connection: a join now is a re-join, with since/epoch. */
   _wasJoined = false;
   /** The last room_joined payload. @type {object|null} */ _joinedPayload = null;
+  /** A REST catch-up in flight: {buffer} holds the live events that arrive meanwhile. */
+  _catchUp = null;
   #client;
   #waiters = [];
 
@@ -210,9 +244,12 @@ export class Room extends Emitter {
  *   returns a fresh access token; `refresh` is true after the server refused the last one
  *   (4001). Returning null stops the client (signed out).
  * @property {string} [url] default `ws(s)://<location.host>/ws`
+ * @property {string} [apiUrl] the REST API's base URL; default derived from `url`
+ * @property {typeof fetch} [fetch] injectable for tests (default: the global fetch)
+ * @property {boolean} [catchUp] default true: on `recovered: false`, catch up over REST first
  * @property {number} [baseDelay] @property {number} [maxDelay] @property {number} [throttleDelay]
  * @property {number} [quickDelay] @property {number} [pingInterval] @property {number} [pongTimeout]
- * @property {number} [refreshMargin]
+ * @property {number} [refreshMargin] @property {number} [catchUpTimeout] per REST catch-up page
  * @property {boolean} [autoConnect] default true; otherwise call `client.connect()`
  * @property {typeof WebSocket} [WebSocket] injectable for tests
  * @property {(fn: () => void, ms: number) => any} [setTimeout]
@@ -242,7 +279,8 @@ const OPEN = 1; // WebSocket.OPEN
  * - `error` `fn({code, message, replyTo?, closeCode?})`: server errors, and closes 1009
  *   (`message_too_large`) and 4008 (`flooded`);
  * - `kicked` and `fatal` `fn({code, closeCode?, reason?})`: the client stopped for good;
- * - `resync` `fn(room)` when a room's missed events could not be replayed.
+ * - `caughtUp` `fn(room, info)` when a room's missed events came from the REST catch-up;
+ * - `resync` `fn(room)` when a room's missed events could be neither replayed nor caught up.
  */
 export class TravaClient extends Emitter {
   /** @type {ConnectionState} */ state = "stopped";
@@ -251,7 +289,9 @@ export class TravaClient extends Emitter {
 
   #opts;
   #url;
+  #apiUrl;
   #getToken;
+  #token = null; // the last token given to the server: the REST catch-up uses it too
   #ws = null;
   #gen = 0; // bumps on every connection attempt; stale callbacks compare and bail out
   #attempt = 0;
@@ -285,6 +325,7 @@ export class TravaClient extends Emitter {
     if (typeof options.getToken !== "function") throw new TypeError("createClient: getToken is required");
     this.#getToken = options.getToken;
     this.#url = options.url ?? defaultUrl();
+    this.#apiUrl = options.apiUrl ?? null;
     this.#win = "window" in options ? options.window : (g.window ?? null);
     this.#doc = "document" in options ? options.document : (this.#win?.document ?? g.document ?? null);
     if (options.autoConnect !== false) this.connect();
@@ -361,6 +402,7 @@ export class TravaClient extends Emitter {
       return;
     }
     this.#refreshToken = false;
+    this.#token = token;
     let ws;
     try {
       ws = new this.#opts.WebSocket(this.#url);
@@ -491,7 +533,7 @@ export class TravaClient extends Emitter {
         this.#onError(payload, message);
         return; // #onError emits
       default:
-        if (!this.#onEvent(message, payload)) return; // a duplicate
+        if (!this.#onEvent(message, payload)) return; // a duplicate, or held during a catch-up
     }
     this.emit(message.type, payload, message);
     this.emit("*", message);
@@ -517,7 +559,10 @@ export class TravaClient extends Emitter {
       this.#timers.auth = null;
       try {
         const token = await this.#getToken({ refresh: true });
-        if (gen === this.#gen && token) this.send("authenticate", { token });
+        if (gen === this.#gen && token) {
+          this.#token = token;
+          this.send("authenticate", { token });
+        }
       } catch {
         // the server closes 4001 at expiry; the reconnect asks for a token again
       }
@@ -539,11 +584,25 @@ export class TravaClient extends Emitter {
     const room = this.rooms.get(payload.roomId);
     if (!room) return;
     const rejoin = room._wasJoined;
+    const since = room.lastEventId;
+    const sinceEpoch = room.epoch;
+    // Not replayed, but the log may still hold the events (a replay refused for its size):
+    // catch up over REST from where we were. Another epoch means the log was reset: no use.
+    const catchUp =
+      rejoin &&
+      payload.recovered !== true &&
+      since != null &&
+      this.#opts.catchUp !== false &&
+      (payload.epoch == null || sinceEpoch == null || payload.epoch === sinceEpoch);
+    room._catchUp = null; // a catch-up of an earlier join is superseded by this one
     // Replayed events (already delivered, in order, before this message) brought the room
     // up to lastEventId; when they could not, the server's lastEventId is where live events
-    // continue from, and the app re-reads the state instead.
+    // continue from, and the app re-reads the state instead (or catches up first).
     if (payload.epoch != null && payload.epoch !== room.epoch) resetCursor(room, payload.epoch);
-    if (payload.lastEventId != null) {
+    if (catchUp) {
+      // The cursor stays at `since`: the catch-up delivers from there, live events wait.
+      room._catchUp = { buffer: [] };
+    } else if (payload.lastEventId != null) {
       // Everything up to lastEventId was replayed before this message, or is not to be
       // delivered (a fresh join, or history lost): later copies of those ids are stale.
       room.lastEventId = payload.lastEventId;
@@ -556,7 +615,9 @@ export class TravaClient extends Emitter {
     room._settle(null, payload);
     room.emit("joined", payload);
     room.emit("members", [...room.members.values()]);
-    if (rejoin && payload.recovered !== true) {
+    if (catchUp) {
+      this.#catchUpRoom(room, since, sinceEpoch, payload);
+    } else if (rejoin && payload.recovered !== true) {
       room.emit("resync", payload);
       this.emit("resync", room);
     }
@@ -565,10 +626,103 @@ export class TravaClient extends Emitter {
     }
   }
 
-  /** A room event: dedupe by eventId, track presence. False if a duplicate. */
+  /**
+   * Deliver a room's missed events from the REST catch-up, then the live ones held
+   * meanwhile, all through the normal path (dedupe by eventId); resync if it failed.
+   */
+  async #catchUpRoom(room, since, epoch, joinedPayload) {
+    const pending = room._catchUp;
+    let result = null;
+    try {
+      result = await this.catchUp(room.id, since, epoch);
+    } catch {
+      result = null; // 410 history_expired, or unreachable: re-read the state instead
+    }
+    if (room._catchUp !== pending || this.rooms.get(room.id) !== room) return; // superseded or left
+    room._catchUp = null;
+    const advance = (id) => {
+      if (id == null) return;
+      room.lastEventId = Math.max(room.lastEventId ?? 0, id);
+      room._floor = Math.max(room._floor ?? 0, id);
+    };
+    if (result && (room.epoch == null || result.epoch == null || result.epoch === room.epoch)) {
+      let count = 0;
+      for (const event of result.events) if (this.#deliver(event)) count += 1;
+      // Every id up to the log's head was delivered now, or is not for us.
+      advance(result.lastEventId);
+      const info = { roomId: room.id, since, count, lastEventId: room.lastEventId };
+      room.emit("caughtUp", info);
+      this.emit("caughtUp", room, info);
+    } else {
+      advance(joinedPayload.lastEventId);
+      room.emit("resync", joinedPayload);
+      this.emit("resync", room);
+    }
+    for (const message of pending.buffer) this.#deliver(message);
+  }
+
+  /** An event through the normal path: room handlers, then client handlers (once). */
+  #deliver(message) {
+    if (!message || typeof message.type !== "string") return false;
+    const payload = message.payload ?? {};
+    if (!this.#onEvent(message, payload)) return false;
+    this.emit(message.type, payload, message);
+    this.emit("*", message);
+    return true;
+  }
+
+  /**
+   * Catch up on a room over REST (protocol 9.3): every page of
+   * `GET /api/rooms/<roomId>/events/?since=<since>[&epoch=]`, with the client's token.
+   * Resolves `{epoch, lastEventId, events}` (events as on the socket, oldest first); rejects
+   * with a CatchUpError, `code: "history_expired"` for a 410 (re-read the state instead).
+   * @param {string} roomId @param {number} since @param {string|null} [epoch]
+   * @returns {Promise<{epoch: string, lastEventId: number, events: object[]}>}
+   */
+  async catchUp(roomId, since, epoch = null) {
+    const base = this.#apiUrl ?? apiUrlOf(this.#url);
+    const doFetch = this.#opts.fetch ?? globalThis.fetch;
+    if (typeof doFetch !== "function") throw new CatchUpError("no fetch available");
+    const query = new URLSearchParams({ since: String(since), pageSize: String(CATCH_UP_PAGE_SIZE) });
+    if (epoch != null) query.set("epoch", epoch);
+    let url = `${base}/api/rooms/${encodeURIComponent(roomId)}/events/?${query}`;
+    const events = [];
+    let page = null;
+    while (url) {
+      let response = await this.#authorizedGet(doFetch, url, false);
+      if (response.status === 401) response = await this.#authorizedGet(doFetch, url, true);
+      if (response.status === 410) throw new CatchUpError("history expired", { status: 410, code: "history_expired" });
+      if (!response.ok) throw new CatchUpError(`catch-up failed: HTTP ${response.status}`, { status: response.status });
+      page = await response.json();
+      events.push(...(page.results ?? []));
+      // `next` is absolute as the server saw the request; keep our own origin (a proxy).
+      url = page.next ? rebase(page.next, base) : null;
+    }
+    return { epoch: page?.epoch ?? epoch, lastEventId: page?.lastEventId ?? since, events };
+  }
+
+  async #authorizedGet(doFetch, url, refresh) {
+    let token = this.#token;
+    if (refresh || token == null) {
+      token = await this.#getToken({ refresh });
+      if (token == null) throw new CatchUpError("signed out");
+      this.#token = token;
+    }
+    const init = { headers: { Authorization: `Bearer ${token}`, Accept: "application/json" } };
+    // A hung request must not hold the room's live events forever: give up, then resync.
+    const { AbortSignal: Signal } = globalThis;
+    if (typeof Signal?.timeout === "function") init.signal = Signal.timeout(this.#opts.catchUpTimeout);
+    return doFetch(url, init);
+  }
+
+  /** A room event: dedupe by eventId, track presence. False if a duplicate (or held). */
   #onEvent(message, payload) {
     const roomId = message.roomId ?? payload.roomId;
     const room = roomId != null ? this.rooms.get(roomId) : undefined;
+    if (room?._catchUp) {
+      room._catchUp.buffer.push(message); // delivered after the caught-up events, in order
+      return false;
+    }
     if (roomId != null && typeof message.eventId === "number") {
       const cursor = room ?? this.#cursor(roomId);
       // Every room event carries its epoch: a new one (the server lost the room's history,
@@ -678,6 +832,7 @@ export class TravaClient extends Emitter {
     this.rooms.delete(room.id);
     if (room.joined) this.send("leave_room", { roomId: room.id });
     room.joined = false;
+    room._catchUp = null;
     const error = new Error(`left room ${room.id}`);
     room._settle(error);
     for (const [cmid, pending] of this.#outbox) {
@@ -701,6 +856,13 @@ export class TravaClient extends Emitter {
  */
 export function createClient(options) {
   return new TravaClient(options);
+}
+
+/** A `next` URL of the catch-up on our own base URL (the server saw the request's Host). */
+function rebase(next, base) {
+  const url = new URL(next, base);
+  const at = url.pathname.indexOf("/api/rooms/");
+  return base + (at >= 0 ? url.pathname.slice(at) : url.pathname) + url.search;
 }
 
 function defaultUrl() {

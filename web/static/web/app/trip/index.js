@@ -130,13 +130,24 @@ function openTrip(tripId) {
 }
 
 function lostAccess(trip) {
+  if (trip.closed || trip.deleted) return; // trip_deleted already said why, and left
   tripNotice("You no longer have access to this trip.");
   toast("You were removed from this trip.", "error");
+}
+
+/** The trip is gone: say so and leave its page for the trip list. */
+function tripDeleted(trip) {
+  if (trip.closed || trip.deleted) return;
+  trip.deleted = true;
+  const title = trip.info?.title;
+  toast(title ? `“${title}” was deleted.` : "This trip was deleted.", "error");
+  if (app.trip === trip) location.hash = "#trips"; // the route closes the trip
 }
 
 /** Every event of the trip's rooms; queued while the REST state loads. */
 function handle(trip, type, payload) {
   if (trip.closed) return;
+  if (type === "trip_deleted") return tripDeleted(trip); // no REST state to wait for
   if (trip.loading) trip.queued.push([type, payload]);
   else applyEvent(trip, type, payload);
 }
@@ -206,7 +217,7 @@ function applyEvent(trip, type, payload, { render = true } = {}) {
       if (render) renderHeader(trip);
       break;
     case "trip_deleted":
-      tripNotice("This trip was deleted.");
+      tripDeleted(trip);
       break;
     case "itinerary_modified": {
       const item = payload.item ?? payload;

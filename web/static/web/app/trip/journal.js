@@ -315,7 +315,8 @@ export function onJournalEvent(trip, type, payload) {
     return;
   }
   if (type === "journal_comment" || type === "journal_comment_deleted") {
-    if (payload?.entry !== trip.openEntryId) return;
+    // journal_comment is the comment (`entry`), journal_comment_deleted the ids (`entryId`).
+    if ((payload?.entry ?? payload?.entryId) !== trip.openEntryId) return;
     if (type === "journal_comment") trip.entryComments.set(payload.id, payload);
     else trip.entryComments.delete(payload.id ?? payload.commentId);
     renderComments(trip);

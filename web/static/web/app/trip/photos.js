@@ -195,7 +195,8 @@ export function onPhotoEvent(trip, type, payload) {
     case "photo_liked":
     case "photo_unliked": {
       const photoId = payload.photo ?? payload.photoId;
-      if (payload.user?.id === app.me?.id && payload.emoji === LIKE) {
+      // photo_liked carries the reaction (`user`), photo_unliked the ids (`userId`).
+      if ((payload.user?.id ?? payload.userId) === app.me?.id && payload.emoji === LIKE) {
         if (type === "photo_liked") trip.liked.add(photoId);
         else trip.liked.delete(photoId);
       }

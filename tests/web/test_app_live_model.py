@@ -1,0 +1,89 @@
+"""The live page applies the complete live model (protocol.md 9.2) for another user, live,
+in a real browser (Debian's chromium via Playwright): while bob looks at the trip, alice
+(over REST) deletes a photo, edits a caption, removes a member and finally deletes the
+trip; bob's page drops the photo, shows the caption, drops the member from the list and
+leaves the deleted trip with a message, all without a reload."""
+
+from __future__ import annotations
+
+import io
+
+import httpx
+import pytest
+from PIL import Image
+
+from tests.conftest import access_token
+from tests.factories import UserFactory
+from tests.servers import DaphneNode
+from tests.web.conftest import TripScene
+from tests.web.test_app_browser import LIVE, TIMEOUT_MS, page_of, sign_in  # noqa: F401 - a fixture
+from trips import services as trips
+from trips.models import Role
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _png() -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (24, 120, 110)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_deleted_photo_and_removed_member_vanish_for_another_user_live(  # type: ignore[no-untyped-def]
+    page_of,  # noqa: F811 - the fixture imported above
+    daphne_server: DaphneNode,
+    trip_scene: TripScene,
+) -> None:
+    trip = trip_scene.trip
+    carol = UserFactory(username="carol")
+    trips.trip_member_add(trip=trip, user=carol, role=Role.VIEWER)
+    alice = httpx.Client(
+        base_url=f"{daphne_server.http_url}/api",
+        headers={"Authorization": f"Bearer {access_token(trip_scene.alice)}"},
+        timeout=15,
+    )
+    album = alice.post(f"/trips/{trip.pk}/albums/", json={"title": "Alfama"}).json()
+    photos = {}
+    for caption in ("Keep me", "Delete me"):
+        response = alice.post(
+            f"/albums/{album['id']}/photos/",
+            files={"image": (f"{caption}.png", _png(), "image/png")},
+            data={"caption": caption},
+        )
+        assert response.status_code == 201, response.text
+        photos[caption] = response.json()["id"]
+
+    bob = page_of()
+    bob.set_default_timeout(TIMEOUT_MS)
+    sign_in(bob, daphne_server, trip_scene, "bob")
+    bob.evaluate(f"location.hash = '#trip/{trip.pk}'")
+    bob.locator(LIVE).wait_for()
+    members = bob.get_by_test_id("member")
+    members.filter(has_text="carol").wait_for()
+    assert members.count() == 3
+
+    # Alice removes carol: she vanishes from bob's member list, the others stay.
+    assert alice.delete(f"/trips/{trip.pk}/members/{carol.pk}/").status_code == 204
+    members.filter(has_text="carol").wait_for(state="detached")
+    members.filter(has_text="alice").wait_for()
+    assert members.count() == 2
+
+    # Bob opens the album; alice deletes one photo and re-captions the other.
+    bob.evaluate(f"location.hash = '#trip/{trip.pk}/photos/{album['id']}'")
+    grid = bob.get_by_test_id("photo-item")
+    grid.filter(has_text="Delete me").wait_for()
+    grid.filter(has_text="Keep me").wait_for()
+    assert alice.delete(f"/photos/{photos['Delete me']}/").status_code == 204
+    grid.filter(has_text="Delete me").wait_for(state="detached")
+    response = alice.patch(f"/photos/{photos['Keep me']}/", json={"caption": "Kept, renamed"})
+    assert response.status_code == 200, response.text
+    bob.get_by_test_id("photo-caption").filter(has_text="Kept, renamed").wait_for()
+    assert grid.count() == 1
+
+    # Alice deletes the trip: bob's page says so and goes back to his trip list.
+    assert alice.delete(f"/trips/{trip.pk}/").status_code == 204
+    bob.locator("#toasts").filter(has_text="was deleted").wait_for()
+    bob.get_by_test_id("trip-form").wait_for()
+    assert "#trip/" not in bob.url
+    assert bob.outside == [] and bob.errors == []
+    alice.close()
