@@ -9,7 +9,7 @@ PORT ?= 8000
 # every entry point reads; the environment wins. Production images have no .env.
 ENV_FILE := .env
 
-.PHONY: setup run test lint format migrate superuser bench bench-sqlite cluster clean
+.PHONY: setup run test lint format migrate superuser bench bench-sqlite bench-events cluster clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,11 @@ bench: setup
 # 20 concurrent clients writing through REST on the embedded SQLite default (bench/sqlite_load.py).
 bench-sqlite: setup
 	$(PY) -m bench.sqlite_load $(BENCH_ARGS)
+
+# The event log's cost against the commit before it, same run (bench/events_bench.py;
+# PostgreSQL when DATABASE_URL is set, which adds the rows/s figures).
+bench-events: setup
+	$(PY) -m bench.events_bench $(BENCH_ARGS)
 
 # NODES daphne nodes (default 3) behind nginx on http://127.0.0.1:8080, with PostgreSQL and
 # Redis from DATABASE_URL / REDIS_URL; state, logs and pid files in .cluster/.
