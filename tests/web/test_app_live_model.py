@@ -87,3 +87,55 @@ def test_deleted_photo_and_removed_member_vanish_for_another_user_live(  # type:
     assert "#trip/" not in bob.url
     assert bob.outside == [] and bob.errors == []
     alice.close()
+
+
+def test_the_page_catches_up_over_rest_when_the_replay_is_refused(  # type: ignore[no-untyped-def]
+    page_of,  # noqa: F811 - the fixture imported above
+    test_database_url: str,
+    trip_scene: TripScene,
+    http: httpx.Client,
+) -> None:
+    """Bob's node restarts while alice adds expenses elsewhere; back, the re-join's replay
+    is refused (more than HISTORY_MAX_EVENTS=1 missed), and the page gets the expenses from
+    the REST catch-up (`/api/rooms/trip_<id>/events/`), not from re-reading the trip."""
+    trip = trip_scene.trip
+    node = DaphneNode(test_database_url, env={"HISTORY_MAX_EVENTS": "1"}).start()
+    try:
+        bob = page_of(node)
+        sign_in(bob, node, trip_scene, "bob")
+        bob.goto(f"{node.http_url}/app/#trip/{trip.pk}")
+        bob.locator(LIVE).wait_for(timeout=TIMEOUT_MS)
+        bob.get_by_test_id("expense-item").first.wait_for(timeout=TIMEOUT_MS)
+        requests: list[str] = []
+        bob.on("request", lambda request: requests.append(request.url))
+
+        node.stop()
+        bob.locator('[data-testid="connection-state"][data-state="reconnecting"]').wait_for(
+            timeout=TIMEOUT_MS
+        )
+        alice = {"Authorization": f"Bearer {access_token(trip_scene.alice)}"}
+        for description, amount in (("Taxi", "25.00"), ("Ferry", "8.00")):
+            response = http.post(
+                f"/api/trips/{trip.pk}/expenses/",
+                headers=alice,
+                json={
+                    "description": description,
+                    "amount": amount,
+                    "paidBy": trip_scene.alice.pk,
+                    "spentOn": "2026-05-03",
+                },
+            )
+            assert response.status_code == 201, response.text
+
+        node.start()
+        bob.locator(LIVE).wait_for(timeout=20_000)
+        for description in ("Taxi", "Ferry"):
+            bob.get_by_test_id("expense-item").filter(has_text=description).wait_for(timeout=TIMEOUT_MS)
+        bob.get_by_test_id("budget-spent").filter(has_text="€673.00").wait_for(timeout=TIMEOUT_MS)
+        bob.wait_for_timeout(300)
+        assert any(f"/api/rooms/trip_{trip.pk}/events/?since=" in url for url in requests), requests
+        assert not any("/itinerary/" in url for url in requests), "caught up: no re-read of the trip"
+        assert bob.get_by_test_id("expense-item").filter(has_text="Taxi").count() == 1
+        assert bob.outside == [] and bob.errors == []
+    finally:
+        node.stop()
