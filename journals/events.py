@@ -33,7 +33,7 @@ from __future__ import annotations
 from journals.models import EntryStatus, JournalComment, JournalEntry
 from journals.selectors import journal_entry_detail
 from journals.serializers import JournalCommentSerializer, JournalEntrySerializer
-from trips.events import Event, represent, send_on_commit, trip_room, user_room
+from trips.events import Event, represent, room_audience, send_on_commit, trip_room, user_room
 
 JOURNAL_ENTRY_CREATED = "journal_entry_created"
 JOURNAL_ENTRY_UPDATED = "journal_entry_updated"
@@ -98,8 +98,6 @@ def comment_added(comment_id: int) -> None:
 def entry_deleted(entry: JournalEntry) -> None:
     """Called before the entry's rows go (pre_delete): the journal room's audience is taken
     now, with its collaborators; the trip and author rooms outlive the entry."""
-    from realtime.rooms import room_audience
-
     payload = {"id": entry.pk, "tripId": entry.trip_id}
     room = journal_room(entry.pk)
     found = [

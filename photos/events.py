@@ -18,6 +18,8 @@ Deleting an album or trip sends nothing for its cascaded photos, comments and re
 
 from __future__ import annotations
 
+from events.audience import Audience
+from events.delivery import audience_of as room_audience
 from photos.models import Album, Photo, PhotoComment, PhotoReaction
 from photos.serializers import (
     AlbumSerializer,
@@ -25,8 +27,6 @@ from photos.serializers import (
     PhotoReactionSerializer,
     PhotoSerializer,
 )
-from realtime.audience import Audience
-from realtime.rooms import room_audience
 from trips.events import CREATED, DELETED, UPDATED, Event, represent, send_on_commit, trip_room
 
 PHOTO_UPLOADED = "photo_uploaded"

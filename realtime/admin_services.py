@@ -18,13 +18,14 @@ from collections import Counter
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from events import log
 from realtime import protocol, rooms
 from realtime.broadcast import abroadcast, abroadcast_all
 from realtime.control import akick_client
-from realtime.history import get_history
 from realtime.registry import get_registry
 from realtime.registry.base import RATE_WINDOW_MS, activity_sample, now_ms
 
@@ -213,7 +214,7 @@ async def cluster_stats() -> dict[str, Any]:
 
 # --- rooms -------------------------------------------------------------------------------
 async def _room_activity(room: dict[str, Any]) -> dict[str, Any]:
-    events, last_ms = await get_history().last(room["roomId"])
+    events, last_ms = await database_sync_to_async(log.last)(room["roomId"])
     joins = [m["joinedAt"] for m in room.get("members", []) if m.get("joinedAt")]
     return {
         **room,
@@ -299,7 +300,6 @@ async def broadcast_to_room(room_id: str, message: str, kind: str) -> int | None
     as it leaves. None if it could not be sent."""
     room = await get_registry().get_room(room_id)
     recipients = room["clientCount"] if room else 0
-    aud = (await rooms.aroom_audience(room_id)).to_wire()  # the room's audience now
-    if await abroadcast(room_id, protocol.NOTIFICATION, notification(message, kind), aud) is None:
+    if await abroadcast(room_id, protocol.NOTIFICATION, notification(message, kind)) is None:
         return None
     return recipients

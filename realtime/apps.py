@@ -5,7 +5,10 @@ class RealtimeConfig(AppConfig):
     name = "realtime"
 
     def ready(self) -> None:
-        from realtime import records, signals
+        from events import delivery
+        from realtime import broadcast, records, rooms, signals
 
         signals.connect()
         records.connect()
+        # The event log asks realtime who a room admits and hands it committed events.
+        delivery.register(audience_of=rooms.room_audience, send=broadcast.send_logged)

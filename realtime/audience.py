@@ -24,23 +24,9 @@ compact text kept next to an event in the Redis history stream ("" for everyone)
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from events.audience import EVERYONE, Audience
 
-
-@dataclass(frozen=True)
-class Audience:
-    users: frozenset[int] | None = None
-
-    @classmethod
-    def of_users(cls, user_ids: Iterable[int]) -> Audience:
-        return cls(frozenset(int(u) for u in user_ids))
-
-    def to_wire(self) -> list[int] | None:
-        return None if self.users is None else sorted(self.users)
-
-
-EVERYONE = Audience()
+__all__ = ["EVERYONE", "Audience", "allows", "decode", "encode", "from_wire"]
 
 
 def from_wire(value: list[int] | None) -> frozenset[int] | None:

@@ -1,94 +1,143 @@
-"""`broadcast(room_id, type, payload)`: how the apps send a room event (the only caller of
-`group_send` for room events).
+"""Room events from the event log to the nodes (the only caller of `group_send` for room
+events).
 
-It assigns the room's next `eventId` and stores the event in the history (for resume),
-serializes the event to JSON once, and sends that text to the room's group, where each
-node's hub hands it to its local members. A channel-layer or history failure is logged
-and counted (`broadcastFailures`), never raised into the caller: a committed change must
-not become a 500 because Redis hiccuped.
+Every room event is first a row of the event log (events.log: room, eventId, type,
+payload, audience), written in the transaction of its change (events.publish) or, for
+events that are their own change (presence, staff broadcasts), in one of their own
+(`abroadcast`). After the commit, `send_logged(rows)` builds each event's frame once
+(`frame_text`: the same text live and in a replay), marks it in the hot window
+(realtime.history: the first to mark an event sends it) and sends it to the room's group,
+where each node's hub hands it to the local members its audience admits. The relay
+(`relay_once`, run by every node's hub) sends, late, the logged events that nobody
+marked: their node died between the commit and the send.
 
-Call it from `transaction.on_commit` (or use `broadcast_on_commit`): events are sent only
-after the change commits. From sync code `broadcast()` blocks until sent; on a thread
-with a running event loop it schedules the send and returns the task. Async code can
-`await abroadcast(...)`.
+A channel-layer or Redis failure is logged and counted (`broadcastFailures`), never
+raised into the caller: the change is committed, and the relay retries.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
+import contextlib
 import logging
 import time
 import weakref
 from typing import Any
 
 from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from django.db import transaction
 
+from events import log
+from events.audience import Audience
+from events.models import LoggedEvent
+from events.publish import log_now
 from realtime import protocol, rooms
 from realtime.history import get_history
 from realtime.stats import STATS, observe_send
 
 logger = logging.getLogger(__name__)
 
-
-def _frame_parts(room_id: str, type_: str, payload: dict[str, Any]) -> tuple[str, str]:
-    """The event's JSON around its eventId: head + str(eventId) + tail."""
-    head = protocol.dumps({"type": type_, "roomId": room_id})[:-1] + ',"eventId":'
-    tail = "," + protocol.dumps({"timestamp": protocol.now_ms(), "payload": payload})[1:]
-    return head, tail
+Item = tuple[str, int, str, list[int] | None]  # room, eventId, frame text, audience
 
 
-# Per-room send order on this node. The history assigns ids atomically, but two concurrent
-# broadcasts to one room could reach the channel layer in the other order (a group_send is
-# several Redis round trips), and clients drop an event whose id is not above the last one
-# they have, as a duplicate: the event is lost to them. Issue 9's soak found it (about one
-# in seven concurrent broadcasts to a room arrived inverted). Appending and sending under
-# the room's lock keeps ids in order on this node. Striped, and per event loop (asyncio
-# locks belong to one loop; sync callers elsewhere run a loop per call).
+def frame_text(row: LoggedEvent, epoch: str) -> str:
+    """A logged event as clients receive it, live or replayed."""
+    return protocol.dumps(
+        {
+            "type": row.type,
+            "roomId": row.room,
+            "eventId": row.event_id,
+            "epoch": epoch,
+            "timestamp": int(row.created_at.timestamp() * 1000),
+            "payload": row.payload,
+        }
+    )
+
+
+def items_of(rows: list[LoggedEvent]) -> list[Item]:
+    """Each row framed with its room's epoch (set on the row when it was logged or read)."""
+    return [(row.room, row.event_id, frame_text(row, row.epoch), row.audience) for row in rows]
+
+
+# Per-room send order on this node: ids are assigned at commit, and two commits of one
+# room on this node could reach the channel layer in the other order (a group_send is
+# several Redis round trips). Sending under the room's lock keeps a node's sends in id
+# order; clients deliver an id swapped by two nodes late, once. Striped, per event loop.
 _ORDER_STRIPES = 64
 _order_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[asyncio.Lock]] = (
     weakref.WeakKeyDictionary()
 )
 
 
-def _order_lock(room_id: str) -> asyncio.Lock:
+def _order_locks_of_loop() -> list[asyncio.Lock]:
     loop = asyncio.get_running_loop()
     locks = _order_locks.get(loop)
     if locks is None:
         locks = _order_locks[loop] = [asyncio.Lock() for _ in range(_ORDER_STRIPES)]
-    return locks[hash(room_id) % _ORDER_STRIPES]
+    return locks
+
+
+async def asend(items: list[Item]) -> int:
+    """Send logged events not sent yet, in the order given (a commit's events in the
+    order the change made them, across its rooms); how many this call sent."""
+    rooms_of = sorted({item[0] for item in items})
+    stripes = sorted({hash(room) % _ORDER_STRIPES for room in rooms_of})
+    started = time.perf_counter()
+    sent = 0
+    async with contextlib.AsyncExitStack() as held:
+        for stripe in stripes:  # in stripe order: two senders never wait on each other
+            await held.enter_async_context(_order_locks_of_loop()[stripe])
+        fresh: dict[tuple[str, int], bool] = {}
+        for room_id in rooms_of:
+            ids = [item[1] for item in items if item[0] == room_id]
+            try:
+                marks = await get_history().mark(room_id, ids)
+            except Exception:
+                STATS.counters["broadcastFailures"] += 1
+                logger.exception("marking events of %s failed (the relay sends them later)", room_id)
+                marks = [False] * len(ids)
+            fresh.update(zip(((room_id, event_id) for event_id in ids), marks, strict=True))
+        for room_id, event_id, text, aud in items:
+            if not fresh[(room_id, event_id)]:
+                continue
+            message = {"type": "room.event", "room": room_id, "id": event_id, "text": text, "aud": aud}
+            try:
+                await get_channel_layer().group_send(rooms.group_name(room_id), message)
+            except Exception:
+                STATS.counters["broadcastFailures"] += 1
+                logger.exception("broadcast to %s failed", room_id)
+                continue
+            sent += 1
+    STATS.counters["broadcasts"] += sent
+    observe_send(time.perf_counter() - started)
+    return sent
+
+
+def send_logged(rows: list[LoggedEvent]) -> None:
+    """After a commit (events.delivery): send its logged events. Sync; never raises."""
+    try:
+        items = items_of(rows)
+    except Exception:
+        logger.exception("framing %d logged events failed (the relay sends them later)", len(rows))
+        return
+    run_from_sync(asend, items)
 
 
 async def abroadcast(
-    room_id: str, type_: str, payload: dict[str, Any], audience: list[int] | None = None
+    room_id: str, type_: str, payload: dict[str, Any], audience: Audience | None = None
 ) -> int | None:
-    """Send a room event; its eventId, or None if it could not be sent (logged, counted).
-
-    `audience` (realtime.audience, wire form) is who may receive it: None for everyone in
-    the room, else the user ids, frozen now. It travels with the event to every node and
-    into the history, so live delivery and replay apply the same rule."""
-    started = time.perf_counter()
+    """An event that is its own change: logged (its audience: `audience`, else the
+    room's now), then sent. Its eventId, or None if it could not be logged (logged,
+    counted)."""
     try:
-        head, tail = _frame_parts(room_id, type_, payload)
-        async with _order_lock(room_id):
-            appended = await get_history().append(room_id, head, tail, audience)
-            message = {
-                "type": "room.event",
-                "room": room_id,
-                "id": appended.event_id,
-                "text": appended.text,
-                "aud": audience,
-            }
-            await get_channel_layer().group_send(rooms.group_name(room_id), message)
+        rows = await database_sync_to_async(log_now)(room_id, type_, payload, audience)
     except Exception:
         STATS.counters["broadcastFailures"] += 1
-        logger.exception("broadcast of %s to %s failed", type_, room_id)
+        logger.exception("logging %s for %s failed", type_, room_id)
         return None
-    STATS.counters["broadcasts"] += 1
-    observe_send(time.perf_counter() - started)
-    return appended.event_id
+    await asend(items_of(rows))
+    return rows[0].event_id
 
 
 async def abroadcast_all(type_: str, payload: dict[str, Any]) -> bool:
@@ -115,23 +164,43 @@ def run_from_sync(coro_fn: Any, *args: Any) -> Any:
     return loop.create_task(coro_fn(*args))
 
 
-def broadcast(
-    room_id: str, type_: str, payload: dict[str, Any], audience: list[int] | None = None
-) -> int | None:
-    return run_from_sync(abroadcast, room_id, type_, payload, audience)
-
-
 def broadcast_all(type_: str, payload: dict[str, Any]) -> bool:
     return run_from_sync(abroadcast_all, type_, payload)
 
 
-def broadcast_on_commit(room_id: str, type_: str, payload: dict[str, Any], using: str | None = None) -> None:
-    """Send after the current transaction commits (nothing if it rolls back), to the
-    room's audience at that moment."""
-    transaction.on_commit(
-        functools.partial(_broadcast_to_room, room_id, type_, payload), using=using, robust=True
-    )
+# --- The relay ---------------------------------------------------------------------------------
+class Relay:
+    """Per node: every EVENT_RELAY_INTERVAL, the logged events of the last
+    EVENT_RELAY_WINDOW seconds, committed more than EVENT_RELAY_GRACE seconds ago, that
+    no node marked as sent, are sent now. `floors` remembers, per room, up to which id
+    this node has checked, so each event is looked at about once per node."""
 
+    def __init__(self) -> None:
+        self.floors: dict[str, int] = {}
 
-def _broadcast_to_room(room_id: str, type_: str, payload: dict[str, Any]) -> int | None:
-    return broadcast(room_id, type_, payload, rooms.room_audience(room_id).to_wire())
+    async def run_once(self, window: float, grace: float) -> int:
+        pending = await self._pending(window, grace)
+        sent = await asend(items_of(pending)) if pending else 0
+        for row in pending:
+            self.floors[row.room] = max(self.floors.get(row.room, 0), row.event_id)
+        if sent:
+            STATS.counters["relayed"] += sent
+            logger.warning("relay: sent %d logged events that were not broadcast", sent)
+        return sent
+
+    @database_sync_to_async
+    def _pending(self, window: float, grace: float) -> list[LoggedEvent]:
+        heads = log.recent_heads(window)
+        self.floors = {room: floor for room, floor in self.floors.items() if room in heads}
+        pending: list[LoggedEvent] = []
+        for room, newest in heads.items():
+            floor = self.floors.get(room)
+            if floor is not None and floor >= newest:
+                continue
+            rows = log.after(room, floor or 0, settled_before=grace, window=window)
+            if rows:
+                room_epoch = log.head(room)[1]
+                for row in rows:
+                    row.epoch = room_epoch
+                pending.extend(rows)
+        return pending

@@ -10,11 +10,13 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING, Any
 
+from channels.db import database_sync_to_async
 from django.conf import settings
 
+from events import log
 from realtime import audience, protocol, rooms
 from realtime.auth import AuthFailed, authenticate_token
-from realtime.broadcast import abroadcast
+from realtime.broadcast import abroadcast, frame_text
 from realtime.protocol import Close, Err, ProtocolError, Request
 from realtime.stats import ws_event
 
@@ -141,13 +143,12 @@ async def join_room(session: RealtimeConsumer, request: Request) -> None:
             raise ProtocolError(Err.ROOM_ACCESS_DENIED, "You may not join this room.")
     if session.closed:
         return
-    history = session.hub.history
     if already:
-        replay = await history.replay(room.value, None, None)
+        replay = await _replay(room.value, None, None)
     else:
         try:
             await _subscribe(session, room.value, announce=True, via_staff=access is rooms.Access.STAFF)
-            replay = await history.replay(room.value, payload.get("since"), payload.get("epoch"))
+            replay = await _replay(room.value, payload.get("since"), payload.get("epoch"))
         except Exception:
             await _undo_join(session, room.value)
             raise
@@ -156,9 +157,10 @@ async def join_room(session: RealtimeConsumer, request: Request) -> None:
         return
     # The replay applies the live rule (realtime.audience): only the events this client
     # could have received when they happened. Access gained since opens nothing older.
-    for _event_id, text, aud in replay.events:
-        if audience.allows(audience.from_wire(aud), session.user_id, via_staff=subscription.via_staff):
-            await session.push(text)
+    for row in replay.events:
+        allowed = audience.from_wire(row.audience)
+        if audience.allows(allowed, session.user_id, via_staff=subscription.via_staff):
+            await session.push(frame_text(row, replay.epoch))
     members = await session.hub.registry.members(room.value)
     answer = {
         "roomId": room.value,
@@ -184,6 +186,12 @@ async def join_room(session: RealtimeConsumer, request: Request) -> None:
     if not already:
         session.rooms_joined += 1
         ws_event("join", session, room=room.value, recovered=replay.recovered)
+
+
+@database_sync_to_async
+def _replay(room_id: str, since: int | None, epoch: str | None) -> log.Replay:
+    """From the event log: exact for HISTORY_RETENTION (protocol.md 9.3)."""
+    return log.replay(room_id, since, epoch)
 
 
 async def _undo_join(session: RealtimeConsumer, room_id: str) -> None:

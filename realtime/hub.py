@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import re
 import time
 import uuid
@@ -33,9 +34,10 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
+from events import log
 from realtime import audience, protocol, rooms
+from realtime.broadcast import Relay
 from realtime.frames import text_frame
-from realtime.history import get_history
 from realtime.registry import Left, get_registry
 from realtime.stats import STATS, count_layer_drops, observe_fanout, outbound_type
 
@@ -67,7 +69,7 @@ class Hub:
         self.node_id: str = settings.NODE_ID
         self.layer: Any = get_channel_layer()
         self.registry = get_registry()
-        self.history = get_history()
+        self.relay = Relay()
         self.channel = ""
         self.connections: dict[str, RealtimeConsumer] = {}
         self.rooms: dict[str, set[RealtimeConsumer]] = {}  # local members per room
@@ -315,19 +317,27 @@ class Hub:
     # --- maintenance -----------------------------------------------------------------------
     async def _maintenance_loop(self) -> None:
         tick = max(0.2, min(1.0, settings.REGISTRY_HEARTBEAT / 2))
-        beat_at = regroup_at = time.monotonic()
+        beat_at = regroup_at = relay_at = time.monotonic()
+        prune_at = relay_at + settings.EVENT_PRUNE_INTERVAL * random.random()  # nodes spread out
         regroup_every = max(5.0, min(60.0, settings.CHANNEL_LAYER_GROUP_EXPIRY / 3))
         while True:
-            await asyncio.sleep(tick)
+            await asyncio.sleep(min(tick, settings.EVENT_RELAY_INTERVAL))
             now = time.monotonic()
             try:
                 self._close_idle(now)
+                if now >= relay_at:
+                    relay_at = now + settings.EVENT_RELAY_INTERVAL
+                    await self.relay.run_once(settings.EVENT_RELAY_WINDOW, settings.EVENT_RELAY_GRACE)
                 if now >= beat_at:
                     beat_at = now + settings.REGISTRY_HEARTBEAT
                     await self._heartbeat()
                 if now >= regroup_at:
                     regroup_at = now + regroup_every
                     await self.regroup()
+                if now >= prune_at:
+                    prune_at = now + settings.EVENT_PRUNE_INTERVAL
+                    pruned = await database_sync_to_async(log.prune)()
+                    logger.info("pruned %d events past retention", pruned)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -371,9 +381,8 @@ class Hub:
 
         room = rooms.parse_room_id(room_id)
         if room is not None and room.type.name != "user":  # no presence in personal rooms
-            # Presence is an event of the room like any other: for its audience now.
-            aud = (await rooms.aroom_audience(room_id)).to_wire()
-            await abroadcast(room_id, type_, {"roomId": room_id, "user": user}, aud)
+            # Presence is an event of the room like any other: logged, for its audience now.
+            await abroadcast(room_id, type_, {"roomId": room_id, "user": user})
 
     async def announce_left(self, left: list[Left]) -> None:
         for item in left:

@@ -175,6 +175,3 @@ def room_audience(room_id: str) -> Audience:
         return room.type.audience(room.object_id)
     except ImportError:
         return Audience.of_users(())
-
-
-aroom_audience = database_sync_to_async(room_audience)

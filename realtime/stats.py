@@ -46,11 +46,12 @@ class NodeStats:
 
 # messagesIn/Out: frames from and to clients; broadcasts: room events sent by this node;
 # broadcastFailures: channel-layer or history errors swallowed by broadcast();
+# relayed: logged events this node's relay sent late (their node died after the commit);
 # layerDrops: messages channels-redis dropped because a node's channel was full;
 # slowConsumerCloses: clients closed 1008 for not reading (WS_MAX_OUTBOUND_BYTES).
 COUNTERS = (
     "messagesIn", "messagesOut", "connectionsTotal", "broadcasts", "broadcastFailures", "layerDrops",
-    "slowConsumerCloses",
+    "slowConsumerCloses", "relayed",
 )  # fmt: skip
 
 STATS = NodeStats()

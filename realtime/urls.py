@@ -1,10 +1,12 @@
-"""Included under /api/: the admin REST API of protocol.md section 8."""
+"""Included under /api/: a room's events for catching up (protocol.md 9.3) and the admin
+REST API of protocol.md section 8."""
 
 from django.urls import path
 
-from realtime import admin_api
+from realtime import admin_api, catchup
 
 urlpatterns = [
+    path("rooms/<str:room_id>/events/", catchup.RoomEventsView.as_view(), name="room-events"),
     path("websocket/stats", admin_api.StatsView.as_view(), name="websocket-stats"),
     path("websocket/rooms", admin_api.RoomListView.as_view(), name="websocket-rooms"),
     path("websocket/rooms/<str:room_id>", admin_api.RoomDetailView.as_view(), name="websocket-room"),

@@ -29,7 +29,7 @@ def free_port() -> int:
 
 def database_url_of(settings_dict: dict) -> str:
     """The URL of the database Django is connected to (the test database, in tests)."""
-    if settings_dict["ENGINE"] == "django.db.backends.sqlite3":
+    if settings_dict["ENGINE"].endswith("sqlite3"):
         return f"sqlite:///{settings_dict['NAME']}"
     user = settings_dict.get("USER") or ""
     password = settings_dict.get("PASSWORD") or ""

@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "social",
     "photos",
     "journals",
+    "events",
     "realtime",
     "web",
 ]
@@ -177,6 +178,12 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+# The same backends with the event log's pre-commit hook (events.db): a change and its
+# events commit together.
+_db["ENGINE"] = {
+    "django.db.backends.postgresql": "events.db.postgresql",
+    "django.db.backends.sqlite3": "events.db.sqlite3",
+}.get(_db["ENGINE"], _db["ENGINE"])
 DATABASES = {"default": _db}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -331,8 +338,23 @@ WS_PING_TIMEOUT = env_int("WS_PING_TIMEOUT", 30)
 REGISTRY_HEARTBEAT = env_float("REGISTRY_HEARTBEAT", 10.0)
 REGISTRY_TTL = env_float("REGISTRY_TTL", 60.0)
 # Event history kept per room for resume (protocol.md section 4).
-HISTORY_MAX_EVENTS = env_int("HISTORY_MAX_EVENTS", 200)
-HISTORY_MAX_AGE = env_float("HISTORY_MAX_AGE", 600.0)
+# The event log (protocol.md 9.3): a resume replays exactly what was missed for
+# HISTORY_RETENTION seconds (events older are pruned), at most HISTORY_MAX_EVENTS events
+# (a client further behind re-reads the state: `recovered: false`).
+HISTORY_RETENTION = env_float("HISTORY_RETENTION", 7 * 24 * 3600.0)
+HISTORY_MAX_EVENTS = env_int("HISTORY_MAX_EVENTS", 10_000)
+# Redis (or the node's memory) remembers which recent events were broadcast, so the relay
+# sends each one once: the last HISTORY_HOT_EVENTS ids of a room for HISTORY_HOT_SECONDS.
+HISTORY_HOT_EVENTS = env_int("HISTORY_HOT_EVENTS", 1000)
+HISTORY_HOT_SECONDS = env_float("HISTORY_HOT_SECONDS", 600.0)
+# The relay on every node: every EVENT_RELAY_INTERVAL seconds it broadcasts the logged
+# events of the last EVENT_RELAY_WINDOW seconds that were committed more than
+# EVENT_RELAY_GRACE seconds ago and never broadcast (their node died after the commit).
+EVENT_RELAY_INTERVAL = env_float("EVENT_RELAY_INTERVAL", 1.0)
+EVENT_RELAY_GRACE = env_float("EVENT_RELAY_GRACE", 1.5)
+EVENT_RELAY_WINDOW = env_float("EVENT_RELAY_WINDOW", 120.0)
+# How often a node prunes events past retention (also `manage.py events_prune`).
+EVENT_PRUNE_INTERVAL = env_float("EVENT_PRUNE_INTERVAL", 3600.0)
 # Trusted proxy header carrying the client address (e.g. X-Real-IP); empty: none.
 PROXY_HEADER = env_str("PROXY_HEADER")
 # Test hook: staff clients may send `test_broadcast` to make a node broadcast a room

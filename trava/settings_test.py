@@ -27,7 +27,7 @@ os.environ.setdefault("SECRET_KEY", new_secret_key())
 from trava.settings import *  # noqa: E402, F403  (after the environment above)
 from trava.settings import BASE_DIR, DATABASES  # noqa: E402
 
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not :memory:, so the daphne processes the tests start see the same data.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".pytest-db-{os.getpid()}.sqlite3")}
 

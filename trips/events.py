@@ -1,20 +1,10 @@
-"""Trip events (protocol.md section 6) and the one way every app sends an event.
+"""Trip events (protocol.md section 6).
 
-An `Event` is a type, the rooms it goes to and its payload: the REST representation of
-the resource, built with the same output serializer as the REST view and camelCased the
-same way (`trava.api.camel.camelize`), so the two cannot disagree.
-
-`send_on_commit(key, build)` is how each app's signals.py hands an event over. The payload
-is built when the transaction commits, not when the model signal fires, because several
-writes of one service land after the first signal (an expense's shares are bulk-created
-after the expense's post_save; an itinerary item is re-positioned after its save), and
-the event must carry the state the transaction committed. A deletion's payload is built
-at once (`final=True`): after the commit there is nothing left to read. Then every event
-goes through `realtime.broadcast.broadcast` (eventId, history, never raises).
-
-Within one transaction, a second `send_on_commit` with the same key is merged into the
-pending one (the pending build reads the final state anyway), and a deletion replaces
-it: a create-then-reposition sends one `created`, an edit-then-delete one `deleted`.
+An `Event` (events.publish) is a type, the rooms it goes to and its payload: the REST
+representation of the resource, built with the same output serializer as the REST view
+and camelCased the same way (`represent`), so the two cannot disagree. Each app's
+signals.py hands its builds to `send_on_commit` (events.publish): built and written to the
+event log at commit, in the transaction of the change, and broadcast after it.
 
 Routing (the most specific room and the trip room):
     trip_updated, itinerary_modified, expense_added|updated|deleted, budget_updated,
@@ -32,14 +22,11 @@ taken before the rows go), before realtime removes its members from the trip's r
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Hashable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
-from django.db import transaction
-from django.db.models import QuerySet
-
-from realtime.audience import Audience
+from events.audience import Audience
+from events.delivery import audience_of as room_audience
+from events.publish import Build, Event, deleted_by_cascade, send_on_commit
 from trava.api.camel import camelize
 from trips.budget import budget_summary
 from trips.models import Expense, ItineraryItem, Trip, TripMember
@@ -50,6 +37,12 @@ from trips.serializers import (
     TripMemberSerializer,
     TripSerializer,
 )
+
+# The other apps' events.py reach the event log through these names too.
+__all__ = [
+    "Audience", "Build", "Event", "deleted_by_cascade", "represent", "room_audience", "send_on_commit",
+    "trip_room", "user_room",
+]  # fmt: skip
 
 logger = logging.getLogger(__name__)
 
@@ -68,20 +61,6 @@ MEMBER_ROLE_CHANGED = "member_role_changed"
 CREATED, UPDATED, DELETED = "created", "updated", "deleted"
 
 
-@dataclass(frozen=True)
-class Event:
-    type: str
-    rooms: tuple[str, ...]
-    payload: dict[str, Any]
-    # Who may receive it, where the rooms cannot tell at commit: a deletion whose room
-    # goes with the deleted thing (an album's room) takes the audience of the moment it
-    # was deleted. None: whoever each room admits at commit (realtime.rooms).
-    audience: Audience | None = None
-
-
-Build = Callable[[], Iterable[Event]]
-
-
 def trip_room(trip_id: int) -> str:
     return f"trip_{trip_id}"
 
@@ -93,86 +72,6 @@ def user_room(user_id: int) -> str:
 def represent(serializer_class: type, instance: Any) -> dict[str, Any]:
     """The REST JSON of `instance` (camelCase keys; decimals as strings, as DRF renders)."""
     return camelize(serializer_class(instance).data)
-
-
-# --- Sending --------------------------------------------------------------------------------
-class _Pending:
-    """One queued event build, registered with `transaction.on_commit`."""
-
-    def __init__(self, key: Hashable, build: Build, savepoints: frozenset[str]) -> None:
-        self.key = key
-        self.build = build
-        self.savepoints = savepoints
-        self.__qualname__ = f"send_on_commit({key!r})"  # what Django logs if a hook fails
-
-    def __call__(self) -> None:
-        from realtime.broadcast import broadcast
-        from realtime.rooms import room_audience
-
-        try:
-            events = list(self.build())
-            # Who may receive each event is decided now, with its payload (protocol.md
-            # 9.1): live delivery and replay both check this audience.
-            audiences = {
-                room: room_audience(room)
-                for event in events
-                if event.audience is None
-                for room in event.rooms
-            }
-        except Exception:  # a payload that cannot be built must not fail the other hooks
-            logger.exception("building the event %r failed", self.key)
-            return
-        for event in events:
-            for room in event.rooms:
-                audience = audiences[room] if event.audience is None else event.audience
-                broadcast(room, event.type, event.payload, audience.to_wire())
-
-
-def _pending_by_key(connection: Any) -> dict[Hashable, list[_Pending]]:
-    """The pending builds of the current transaction, by key. Django keeps the pending
-    hooks as a list of (savepoint ids, func, robust) and replaces that list whenever it
-    drops hooks (commit, rollback, savepoint rollback), so the index is valid exactly as
-    long as the list it was built for is the connection's list."""
-    hooks = connection.run_on_commit
-    index = getattr(connection, "_trava_pending_events", None)
-    if index is None or index[0] is not hooks:
-        by_key: dict[Hashable, list[_Pending]] = {}
-        for _sids, func, _robust in hooks:
-            if isinstance(func, _Pending):
-                by_key.setdefault(func.key, []).append(func)
-        index = connection._trava_pending_events = (hooks, by_key)
-    return index[1]
-
-
-def send_on_commit(key: Hashable, build: Build, *, final: bool = False, using: str | None = None) -> None:
-    """Broadcast the events `build()` returns once the current transaction commits
-    (nothing if it rolls back); outside a transaction, at once."""
-    connection = transaction.get_connection(using)
-    if not connection.in_atomic_block:
-        _Pending(key, build, frozenset())()
-        return
-    savepoints = frozenset(connection.savepoint_ids)
-    pending = _pending_by_key(connection)
-    # A pending build is reused only if it survives whenever this one would (its
-    # savepoints are a subset of ours); a deletion replaces a pending build only at the
-    # same level, so a delete rolled back with its savepoint cannot stick.
-    for func in pending.get(key, ()):
-        if func.savepoints <= savepoints:
-            if not final:
-                return
-            if func.savepoints == savepoints:
-                func.build = build
-                return
-    func = _Pending(key, build, savepoints)
-    transaction.on_commit(func, using=using, robust=True)
-    pending.setdefault(key, []).append(func)
-
-
-def deleted_by_cascade(origin: Any, *parents: type) -> bool:
-    """True when a post_delete comes from deleting one of `parents` (a cascade): its
-    `origin` is the instance or queryset whose delete() started it."""
-    model = origin.model if isinstance(origin, QuerySet) else type(origin)
-    return any(issubclass(model, parent) for parent in parents)
 
 
 # --- Trip events ----------------------------------------------------------------------------
@@ -263,8 +162,6 @@ def trip_deleted(trip_id: int) -> None:
     """Sent before the trip's rows go (pre_delete): its audience is who could see the trip
     then, since after the commit the room has nobody to ask. Its hook runs before
     realtime's revocation (`room_left`), which the members' post_delete registers later."""
-    from realtime.rooms import room_audience
-
     room = trip_room(trip_id)
     event = Event(TRIP_DELETED, (room,), {"id": trip_id}, room_audience(room))
     send_on_commit((TRIP_DELETED, trip_id), lambda: [event], final=True)

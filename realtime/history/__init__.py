@@ -1,11 +1,12 @@
-"""Event ids and history per room, for resume (protocol.md section 4).
+"""Which recent events of each room were broadcast: the hot window in front of the event
+log (events.log), which is the record. The relay and the committing node both mark an
+event here before sending it, so each event is broadcast once, whoever gets there first
+(clients drop the rare duplicate by eventId anyway).
 
-One interface, two backends: `MemoryHistory` (one process: `make run`, the first CI
-pass) and `RedisHistory` (REDIS_URL: every node appends to and replays from the same
-capped stream per room). `get_history()` picks the one the settings ask for.
-
-An event's text is assembled around its id (`head + str(eventId) + tail`) so that the id
-assignment and the append are one atomic step in Redis, and the JSON is built once.
+One interface, two backends: `MemoryHistory` (one process: `make run`, the first CI pass)
+and `RedisHistory` (REDIS_URL: every node marks in the same sorted set per room). A Redis
+flush only forgets the marks: the relay then re-sends the recent window, and the epoch,
+which lives in the log, does not change.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ import functools
 
 from django.conf import settings
 
-from realtime.history.base import History, Replay
+from realtime.history.base import History
 
-__all__ = ["History", "Replay", "get_history"]
+__all__ = ["History", "get_history"]
 
 
 @functools.cache

@@ -1,4 +1,5 @@
-"""trips.events.send_on_commit, in-process (no socket): what one transaction sends.
+"""events.publish (send_on_commit), in-process (no socket): what one transaction logs and
+sends.
 
 Payloads are built at the commit (the state the transaction committed); repeated changes
 of one resource in one transaction are announced once; a deletion wins; a savepoint's
@@ -24,10 +25,10 @@ START = datetime.datetime(2026, 6, 2, 10, 0, tzinfo=datetime.UTC)
 
 @pytest.fixture
 def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, dict[str, Any]]]:
+    """What the commits hand to the real-time layer: the logged events, in order."""
     calls: list[tuple[str, str, dict[str, Any]]] = []
     monkeypatch.setattr(
-        "realtime.broadcast.broadcast",
-        lambda room, type_, payload, audience=None: calls.append((room, type_, payload)),
+        "events.delivery.send", lambda rows: calls.extend((row.room, row.type, row.payload) for row in rows)
     )
     return calls
 
