@@ -103,6 +103,8 @@ async def test_kill_9_leaves_no_ghosts(cluster, daphne_factory) -> None:
     await watcher.expect("user_joined")
     registry = get_registry()
     assert len(await registry.list_clients(user_id=bob.pk)) == 1
+    doomed_id = f"test-node-{doomed.port}"  # tests.servers.DaphneNode's NODE_ID
+    assert doomed_id in [n["nodeId"] for n in await registry.nodes() if n["alive"]]
     doomed.kill()
     started = time.monotonic()
     left = await watcher.expect("user_left", timeout=10)
@@ -110,7 +112,7 @@ async def test_kill_9_leaves_no_ghosts(cluster, daphne_factory) -> None:
     assert time.monotonic() - started <= float(FAST_REGISTRY["REGISTRY_TTL"]) + 1.5
     assert await registry.list_clients(user_id=bob.pk) == []
     assert [m["userId"] for m in await registry.members(room)] == [alice.pk]
-    assert doomed.port not in [n["nodeId"] for n in await registry.nodes() if n["alive"]]
+    assert doomed_id not in [n["nodeId"] for n in await registry.nodes() if n["alive"]]
     await watcher.close()
     await ghost.close()
 
