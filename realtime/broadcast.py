@@ -5,14 +5,18 @@ Every room event is first a row of the event log (events.log: room, eventId, typ
 payload, audience), written in the transaction of its change (events.publish) or, for
 events that are their own change (presence, staff broadcasts), in one of their own
 (`abroadcast`). After the commit, `send_logged(rows)` builds each event's frame once
-(`frame_text`: the same text live and in a replay), marks it in the hot window
-(realtime.history: the first to mark an event sends it) and sends it to the room's group,
-where each node's hub hands it to the local members its audience admits. The relay
-(`relay_once`, run by every node's hub) sends, late, the logged events that nobody
-marked: their node died between the commit and the send.
+(`frame_text`: the same text live and in a replay) and sends it to the room's group:
+the fast path, where each node's hub hands it to the local members its audience admits.
 
-A channel-layer or Redis failure is logged and counted (`broadcastFailures`), never
-raised into the caller: the change is committed, and the relay retries.
+The log, not the channel layer, is what makes delivery complete. Every node checks,
+every EVENT_RELAY_INTERVAL, that its local members' rooms got every logged event that
+settled more than EVENT_RELAY_GRACE seconds ago (`CatchUp`, run by the hub), and delivers
+the missing ones from the log: an event whose node died between its commit and its send,
+a message the channel layer dropped, a group Redis forgot (flush, restart). Delivered
+late, never lost; the hub delivers each id once.
+
+A channel-layer failure is logged and counted (`broadcastFailures`), never raised into
+the caller: the change is committed, and the catch-up delivers it.
 """
 
 from __future__ import annotations
@@ -33,7 +37,6 @@ from events.audience import Audience
 from events.models import LoggedEvent
 from events.publish import log_now
 from realtime import protocol, rooms
-from realtime.history import get_history
 from realtime.stats import STATS, observe_send
 
 logger = logging.getLogger(__name__)
@@ -79,34 +82,21 @@ def _order_locks_of_loop() -> list[asyncio.Lock]:
 
 
 async def asend(items: list[Item]) -> int:
-    """Send logged events not sent yet, in the order given (a commit's events in the
-    order the change made them, across its rooms); how many this call sent."""
-    rooms_of = sorted({item[0] for item in items})
-    stripes = sorted({hash(room) % _ORDER_STRIPES for room in rooms_of})
+    """Send logged events to their rooms' groups, in the order given (a commit's events in
+    the order the change made them, across its rooms); how many were sent."""
+    stripes = sorted({hash(item[0]) % _ORDER_STRIPES for item in items})
     started = time.perf_counter()
     sent = 0
     async with contextlib.AsyncExitStack() as held:
         for stripe in stripes:  # in stripe order: two senders never wait on each other
             await held.enter_async_context(_order_locks_of_loop()[stripe])
-        fresh: dict[tuple[str, int], bool] = {}
-        for room_id in rooms_of:
-            ids = [item[1] for item in items if item[0] == room_id]
-            try:
-                marks = await get_history().mark(room_id, ids)
-            except Exception:
-                STATS.counters["broadcastFailures"] += 1
-                logger.exception("marking events of %s failed (the relay sends them later)", room_id)
-                marks = [False] * len(ids)
-            fresh.update(zip(((room_id, event_id) for event_id in ids), marks, strict=True))
         for room_id, event_id, text, aud in items:
-            if not fresh[(room_id, event_id)]:
-                continue
             message = {"type": "room.event", "room": room_id, "id": event_id, "text": text, "aud": aud}
             try:
                 await get_channel_layer().group_send(rooms.group_name(room_id), message)
             except Exception:
                 STATS.counters["broadcastFailures"] += 1
-                logger.exception("broadcast to %s failed", room_id)
+                logger.exception("broadcast to %s failed (the nodes' catch-up delivers it)", room_id)
                 continue
             sent += 1
     STATS.counters["broadcasts"] += sent
@@ -119,19 +109,24 @@ def send_logged(rows: list[LoggedEvent]) -> None:
     try:
         items = items_of(rows)
     except Exception:
-        logger.exception("framing %d logged events failed (the relay sends them later)", len(rows))
+        logger.exception("framing %d logged events failed (the nodes' catch-up delivers them)", len(rows))
         return
     run_from_sync(asend, items)
 
 
 async def abroadcast(
-    room_id: str, type_: str, payload: dict[str, Any], audience: Audience | None = None
+    room_id: str,
+    type_: str,
+    payload: dict[str, Any],
+    audience: Audience | None = None,
+    *,
+    checked: bool = True,
 ) -> int | None:
     """An event that is its own change: logged (its audience: `audience`, else the
     room's now), then sent. Its eventId, or None if it could not be logged (logged,
     counted)."""
     try:
-        rows = await database_sync_to_async(log_now)(room_id, type_, payload, audience)
+        rows = await database_sync_to_async(log_now)(room_id, type_, payload, audience, checked=checked)
     except Exception:
         STATS.counters["broadcastFailures"] += 1
         logger.exception("logging %s for %s failed", type_, room_id)
@@ -168,39 +163,20 @@ def broadcast_all(type_: str, payload: dict[str, Any]) -> bool:
     return run_from_sync(abroadcast_all, type_, payload)
 
 
-# --- The relay ---------------------------------------------------------------------------------
-class Relay:
-    """Per node: every EVENT_RELAY_INTERVAL, the logged events of the last
-    EVENT_RELAY_WINDOW seconds, committed more than EVENT_RELAY_GRACE seconds ago, that
-    no node marked as sent, are sent now. `floors` remembers, per room, up to which id
-    this node has checked, so each event is looked at about once per node."""
-
-    def __init__(self) -> None:
-        self.floors: dict[str, int] = {}
-
-    async def run_once(self, window: float, grace: float) -> int:
-        pending = await self._pending(window, grace)
-        sent = await asend(items_of(pending)) if pending else 0
-        for row in pending:
-            self.floors[row.room] = max(self.floors.get(row.room, 0), row.event_id)
-        if sent:
-            STATS.counters["relayed"] += sent
-            logger.warning("relay: sent %d logged events that were not broadcast", sent)
-        return sent
-
-    @database_sync_to_async
-    def _pending(self, window: float, grace: float) -> list[LoggedEvent]:
-        heads = log.recent_heads(window)
-        self.floors = {room: floor for room, floor in self.floors.items() if room in heads}
-        pending: list[LoggedEvent] = []
-        for room, newest in heads.items():
-            floor = self.floors.get(room)
-            if floor is not None and floor >= newest:
-                continue
-            rows = log.after(room, floor or 0, settled_before=grace, window=window)
-            if rows:
-                room_epoch = log.head(room)[1]
-                for row in rows:
-                    row.epoch = room_epoch
-                pending.extend(rows)
-        return pending
+# --- The catch-up from the log -----------------------------------------------------------------
+@database_sync_to_async
+def missing(floors: dict[str, int], window: float, grace: float) -> list[LoggedEvent]:
+    """For rooms whose local watermark is `floors[room]`: the logged events after it of
+    the last `window` seconds that settled more than `grace` seconds ago, in order."""
+    heads = log.recent_heads(window)
+    rows: list[LoggedEvent] = []
+    for room, floor in floors.items():
+        if heads.get(room, 0) <= floor:
+            continue
+        found = log.after(room, floor, settled_before=grace, window=window)
+        if found:
+            room_epoch = log.head(room)[1]
+            for row in found:
+                row.epoch = room_epoch
+            rows.extend(found)
+    return rows

@@ -155,6 +155,7 @@ async def join_room(session: RealtimeConsumer, request: Request) -> None:
     subscription = session.rooms.get(room.value)
     if subscription is None:  # closed or revoked meanwhile
         return
+    session.hub.room_head(room.value, replay.last_event_id)
     # The replay applies the live rule (realtime.audience): only the events this client
     # could have received when they happened. Access gained since opens nothing older.
     for row in replay.events:

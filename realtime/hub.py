@@ -36,7 +36,7 @@ from django.contrib.auth import get_user_model
 
 from events import log
 from realtime import audience, protocol, rooms
-from realtime.broadcast import Relay
+from realtime.broadcast import frame_text, missing
 from realtime.frames import text_frame
 from realtime.registry import Left, get_registry
 from realtime.stats import STATS, count_layer_drops, observe_fanout, outbound_type
@@ -48,6 +48,34 @@ logger = logging.getLogger(__name__)
 
 ALL_NODES_GROUP = "nodes.all"
 _STRIPES = 64
+
+
+class Seen:
+    """The event ids of one room this node delivered: every id up to `floor`, and the
+    ones above it in `above` (a late or out-of-order id). None until the node knows where
+    the room stands (a join's replay head, or the first event)."""
+
+    __slots__ = ("above", "floor")
+
+    def __init__(self, floor: int | None = None) -> None:
+        self.floor = floor
+        self.above: set[int] = set()
+
+    def add(self, event_id: int) -> bool:
+        """True if `event_id` is new here (then it counts as delivered)."""
+        if self.floor is None:
+            self.floor = event_id - 1
+        if event_id <= self.floor or event_id in self.above:
+            return False
+        self.above.add(event_id)
+        while self.floor + 1 in self.above:
+            self.floor += 1
+            self.above.discard(self.floor)
+        return True
+
+    def start_at(self, head: int) -> None:
+        if self.floor is None or (head > self.floor and not self.above):
+            self.floor = max(self.floor or 0, head)
 
 
 @database_sync_to_async
@@ -69,7 +97,9 @@ class Hub:
         self.node_id: str = settings.NODE_ID
         self.layer: Any = get_channel_layer()
         self.registry = get_registry()
-        self.relay = Relay()
+        # Per local room, the ids this node has handed to its members (realtime.hub.Seen):
+        # each id is delivered once, and the catch-up fills what the layer did not bring.
+        self.seen: dict[str, Seen] = {}
         self.channel = ""
         self.connections: dict[str, RealtimeConsumer] = {}
         self.rooms: dict[str, set[RealtimeConsumer]] = {}  # local members per room
@@ -168,6 +198,7 @@ class Hub:
             members.discard(session)
             if not members:
                 del self.rooms[room_id]
+                self.seen.pop(room_id, None)
         await self._sync_group(room_id)
 
     async def _sync_group(self, room_id: str, force: bool = False) -> None:
@@ -223,6 +254,11 @@ class Hub:
         members = self.rooms.get(room_id)
         if not members:
             return
+        seen = self.seen.get(room_id)
+        if seen is None:
+            seen = self.seen[room_id] = Seen()
+        if not seen.add(event_id):
+            return  # already delivered here (the catch-up came first, or a duplicate)
         observe_fanout(len(members))
         allowed = audience.from_wire(aud)
         receivers = []
@@ -327,7 +363,7 @@ class Hub:
                 self._close_idle(now)
                 if now >= relay_at:
                     relay_at = now + settings.EVENT_RELAY_INTERVAL
-                    await self.relay.run_once(settings.EVENT_RELAY_WINDOW, settings.EVENT_RELAY_GRACE)
+                    await self.catch_up()
                 if now >= beat_at:
                     beat_at = now + settings.REGISTRY_HEARTBEAT
                     await self._heartbeat()
@@ -342,6 +378,32 @@ class Hub:
                 raise
             except Exception:
                 logger.exception("realtime maintenance failed (retrying)")
+
+    def room_head(self, room_id: str, head: int) -> None:
+        """A join's replay covered the room up to `head`: ids from there on are this
+        node's to deliver (the catch-up's starting point for the room)."""
+        if room_id in self.rooms:
+            self.seen.setdefault(room_id, Seen()).start_at(head)
+
+    async def catch_up(self) -> int:
+        """Deliver, from the event log, the settled events of local rooms this node never
+        got through the channel layer (a node that died between commit and send, a
+        dropped message, groups a Redis flush forgot). How many were delivered."""
+        floors = {room: seen.floor for room, seen in self.seen.items() if seen.floor is not None}
+        if not floors:
+            return 0
+        rows = await missing(floors, settings.EVENT_RELAY_WINDOW, settings.EVENT_RELAY_GRACE)
+        delivered = 0
+        for row in rows:
+            seen = self.seen.get(row.room)
+            if seen is None or row.event_id <= (seen.floor or 0) or row.event_id in seen.above:
+                continue
+            await self.deliver(row.room, row.event_id, frame_text(row, row.epoch), row.audience)
+            delivered += 1
+        if delivered:
+            STATS.counters["relayed"] += delivered
+            logger.warning("catch-up: delivered %d logged events the channel layer did not bring", delivered)
+        return delivered
 
     def _close_idle(self, now: float) -> None:
         for session in list(self.connections.values()):
@@ -369,11 +431,11 @@ class Hub:
             # swept as dead: re-register every local client and renew the groups.
             logger.warning("registry lost node %s: re-registering its clients", self.node_id)
             await self.registry.start_node()
+            await self.regroup()  # first: the presence events below go to the groups
             for session in list(self.connections.values()):
                 if session.user is not None:
                     for room_id, user in await self.registry.restore_client(session.client_record()):
                         await self.announce(room_id, protocol.USER_JOINED, user)
-            await self.regroup()
         await self.announce_left(await self.registry.sweep())
 
     async def announce(self, room_id: str, type_: str, user: dict[str, Any]) -> None:

@@ -343,13 +343,10 @@ REGISTRY_TTL = env_float("REGISTRY_TTL", 60.0)
 # (a client further behind re-reads the state: `recovered: false`).
 HISTORY_RETENTION = env_float("HISTORY_RETENTION", 7 * 24 * 3600.0)
 HISTORY_MAX_EVENTS = env_int("HISTORY_MAX_EVENTS", 10_000)
-# Redis (or the node's memory) remembers which recent events were broadcast, so the relay
-# sends each one once: the last HISTORY_HOT_EVENTS ids of a room for HISTORY_HOT_SECONDS.
-HISTORY_HOT_EVENTS = env_int("HISTORY_HOT_EVENTS", 1000)
-HISTORY_HOT_SECONDS = env_float("HISTORY_HOT_SECONDS", 600.0)
-# The relay on every node: every EVENT_RELAY_INTERVAL seconds it broadcasts the logged
-# events of the last EVENT_RELAY_WINDOW seconds that were committed more than
-# EVENT_RELAY_GRACE seconds ago and never broadcast (their node died after the commit).
+# The catch-up on every node: every EVENT_RELAY_INTERVAL seconds it delivers to its local
+# members the logged events of the last EVENT_RELAY_WINDOW seconds, committed more than
+# EVENT_RELAY_GRACE seconds ago, that the channel layer did not bring (their node died
+# after the commit, a dropped message, groups a Redis flush forgot).
 EVENT_RELAY_INTERVAL = env_float("EVENT_RELAY_INTERVAL", 1.0)
 EVENT_RELAY_GRACE = env_float("EVENT_RELAY_GRACE", 1.5)
 EVENT_RELAY_WINDOW = env_float("EVENT_RELAY_WINDOW", 120.0)
