@@ -52,7 +52,7 @@ from bench.servers import ROOT, free_port
 
 PASSWORD = "Sunny-Lisbon-2026-events-bench"
 SERVER_ENV = {
-    "DJANGO_SETTINGS_MODULE": "trava.settings",
+    "DJANGO_SETTINGS_MODULE": "bench.settings_hooks",  # production's, plus test_broadcast
     "DEBUG": "0",
     "LOG_LEVEL": "WARNING",
     "WS_LOG_LEVEL": "WARNING",
@@ -64,7 +64,6 @@ SERVER_ENV = {
     "WS_RATE_BURST": "1000000",
     "WS_FLOOD_STRIKES": "1000000",
     "WS_IDLE_TIMEOUT": "3600",
-    "WS_TEST_HOOKS": "1",  # the baseline's replay is filled through test_broadcast
     "WS_MAX_OUTBOUND_BYTES": str(256 * 1024 * 1024),  # a 10,000-event replay is ~4 MB
     "PYTHONUNBUFFERED": "1",
 }

@@ -407,9 +407,9 @@ def run_workload(
 ) -> dict[str, Any]:
     """Run the workload for len(tokens) clients; a dict of every figure (see module doc).
 
-    `send_via="test_broadcast"` makes the sender (a staff user; server with WS_TEST_HOOKS=1)
-    ask the node to broadcast each `message_sent` instead of sending chat: the fan-out path
-    without the chat service, for servers that do not have `send_message` yet.
+    `send_via="test_broadcast"` makes the sender (a staff user; server with the test hook:
+    bench/settings_hooks.py) ask the node to broadcast each `message_sent` instead of sending
+    chat: the fan-out path without the chat service, for servers without `send_message` yet.
     A phase that fails ends the run with `status: "failed"` and `failure` saying where and
     why (e.g. `join_room: error unknown_type x200`); the figures measured before it stay.
     """

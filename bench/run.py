@@ -70,7 +70,7 @@ class Bench:
         env = {**os.environ, **TRAVA_BENCH_ENV, "SECRET_KEY": self.secret, "DATABASE_URL": self.database_url}
         env.pop("REDIS_URL", None)
         if self.options.send_via == "test_broadcast":
-            env["WS_TEST_HOOKS"] = "1"
+            env["DJANGO_SETTINGS_MODULE"] = "bench.settings_hooks"  # production's, plus the hook
         if redis:
             env.update(REDIS_URL=self.redis_url, TRAVA_REDIS_PREFIX=self.redis_prefix)
         return env
@@ -355,7 +355,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--send-via",
         choices=("send_message", "test_broadcast"),
         default="send_message",
-        help="test_broadcast: the staff sender makes the node broadcast (WS_TEST_HOOKS=1), for "
+        help="test_broadcast: the staff sender makes the node broadcast (bench/settings_hooks.py), for "
         "servers without chat over the socket; not the official figure",
     )
     parser.add_argument("--json", type=Path, help="also write the JSON result to this file")

@@ -8,15 +8,18 @@ Replies: success acks carry the request's `id` as top-level `replyTo`; errors ca
 from __future__ import annotations
 
 import contextlib
+import functools
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.utils.module_loading import import_string
 
 from events import log
 from realtime import audience, protocol, rooms
 from realtime.auth import AuthFailed, authenticate_token
-from realtime.broadcast import abroadcast, frame_text
+from realtime.broadcast import frame_text
 from realtime.protocol import Close, Err, ProtocolError, Request
 from realtime.stats import ws_event
 
@@ -24,16 +27,27 @@ if TYPE_CHECKING:
     from realtime.consumer import RealtimeConsumer
 
 PRE_AUTH_TYPES = frozenset({protocol.AUTHENTICATE, protocol.PING})
+Handler = Callable[["RealtimeConsumer", Request], Awaitable[None]]
 
 
 async def handle(session: RealtimeConsumer, request: Request) -> None:
     if session.user is None and request.type not in PRE_AUTH_TYPES:
         raise ProtocolError(Err.NOT_AUTHENTICATED, "Authenticate first.")
     handler = HANDLERS.get(request.type)
-    if handler is None or (request.type == protocol.TEST_BROADCAST and not settings.WS_TEST_HOOKS):
+    if handler is not None:
+        protocol.validate_payload(request.type, request.payload)
+    else:
+        handler = extra_handlers().get(request.type)  # they check their payloads themselves
+    if handler is None:
         raise ProtocolError(Err.UNKNOWN_TYPE, f"Unknown message type {request.type[:64]!r}.")
-    protocol.validate_payload(request.type, request.payload)
     await handler(session, request)
+
+
+@functools.cache
+def extra_handlers() -> dict[str, Handler]:
+    """settings.WS_EXTRA_HANDLERS (message type -> dotted path of a handler), imported once.
+    Empty in production; the test settings add their test hook (tests/realtime_hooks.py)."""
+    return {type_: import_string(path) for type_, path in settings.WS_EXTRA_HANDLERS.items()}
 
 
 async def ping(session: RealtimeConsumer, request: Request) -> None:
@@ -226,20 +240,10 @@ async def send_message(session: RealtimeConsumer, request: Request) -> None:
     await chat.send_message(session, request)
 
 
-async def test_broadcast(session: RealtimeConsumer, request: Request) -> None:
-    """Test hook (settings.WS_TEST_HOOKS): a staff client makes this node broadcast."""
-    if not session.user.is_staff:
-        raise ProtocolError(Err.UNKNOWN_TYPE, "Unknown message type 'test_broadcast'.")
-    payload = request.payload
-    event_id = await abroadcast(payload["roomId"], payload["type"], payload["payload"])
-    await session.reply("test_broadcast_ack", {"eventId": event_id}, request.id)
-
-
 HANDLERS = {
     protocol.AUTHENTICATE: authenticate_message,
     protocol.PING: ping,
     protocol.JOIN_ROOM: join_room,
     protocol.LEAVE_ROOM: leave_room,
     protocol.SEND_MESSAGE: send_message,
-    protocol.TEST_BROADCAST: test_broadcast,
 }

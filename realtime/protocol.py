@@ -20,8 +20,6 @@ JOIN_ROOM = "join_room"
 LEAVE_ROOM = "leave_room"
 SEND_MESSAGE = "send_message"
 PING = "ping"
-# Test hook (only when settings.WS_TEST_HOOKS): a staff client makes the node broadcast.
-TEST_BROADCAST = "test_broadcast"
 
 # --- Server -> client message types ----------------------------------------------------
 AUTHENTICATED = "authenticated"
@@ -121,11 +119,6 @@ CLIENT_SCHEMAS: dict[str, dict[str, Field]] = {
         "clientMessageId": Field(_STR, required=False, min_length=1, max_length=MAX_CLIENT_MESSAGE_ID_LENGTH),
     },
     PING: {},  # any payload, echoed back
-    TEST_BROADCAST: {
-        "roomId": Field(_STR, min_length=1, max_length=MAX_ROOM_ID_LENGTH),
-        "type": Field(_STR, min_length=1, max_length=MAX_TYPE_LENGTH),
-        "payload": Field((dict,)),
-    },
 }
 
 # Server -> client shapes: the payload keys each message always has (tests check these).
@@ -200,7 +193,12 @@ def parse_envelope(text: str | None, bytes_data: bytes | None = None) -> Request
 
 def validate_payload(type_: str, payload: dict[str, Any]) -> None:
     """Check a known message's payload against its schema; ProtocolError if it fails."""
-    for name, field in CLIENT_SCHEMAS[type_].items():
+    check_fields(CLIENT_SCHEMAS[type_], payload)
+
+
+def check_fields(schema: dict[str, Field], payload: dict[str, Any]) -> None:
+    """Check a payload against a schema of fields; ProtocolError if it fails."""
+    for name, field in schema.items():
         if name not in payload:
             if field.required:
                 raise ProtocolError(Err.INVALID_MESSAGE, f"payload.{name} is required.")

@@ -354,9 +354,9 @@ EVENT_RELAY_WINDOW = env_float("EVENT_RELAY_WINDOW", 120.0)
 EVENT_PRUNE_INTERVAL = env_float("EVENT_PRUNE_INTERVAL", 3600.0)
 # Trusted proxy header carrying the client address (e.g. X-Real-IP); empty: none.
 PROXY_HEADER = env_str("PROXY_HEADER")
-# Test hook: staff clients may send `test_broadcast` to make a node broadcast a room
-# event. Off unless the test suite turns it on; never enable it in production.
-WS_TEST_HOOKS = env_bool("WS_TEST_HOOKS", False)
+# Client message types besides the protocol's: type -> dotted path of an async
+# handler(session, request). None in production; the test settings add their test hook.
+WS_EXTRA_HANDLERS: dict[str, str] = {}
 
 # --- Files -----------------------------------------------------------------------------
 STATIC_URL = "/static/"

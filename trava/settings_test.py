@@ -37,3 +37,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Every event sent is checked against its catalogue entry (trava.events_catalogue.
 # check_on_publish): a payload that drifts from its schema fails loudly under tests.
 EVENTS_VALIDATE_ON_PUBLISH = os.environ.get("EVENTS_VALIDATE_ON_PUBLISH", "1") == "1"
+
+# The realtime test hook (tests/realtime_hooks.py: `test_broadcast`, staff only): test code,
+# loaded by every node the suite starts; production settings name no extra handler.
+WS_EXTRA_HANDLERS = {"test_broadcast": "tests.realtime_hooks.test_broadcast"}

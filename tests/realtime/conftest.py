@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import pytest
@@ -11,10 +10,6 @@ from asgiref.sync import sync_to_async
 from tests.conftest import access_token
 from tests.factories import UserFactory
 from tests.wsclient import WS
-
-# Every node the suite starts (the session daphne included) inherits this: staff clients
-# may send `test_broadcast`, so tests can make a chosen node broadcast a room event.
-os.environ.setdefault("WS_TEST_HOOKS", "1")
 
 # Nodes for cluster tests: fast heartbeats, short TTL.
 FAST_REGISTRY = {"REGISTRY_HEARTBEAT": "0.5", "REGISTRY_TTL": "3"}
