@@ -347,7 +347,7 @@ def relayed_by_nodes(nodes: list[Any]) -> int:
     total = 0
     for node in nodes:
         text = node.log_path.read_text(errors="replace")
-        total += sum(int(n) for n in re.findall(r"relay: sent (\d+) logged events", text))
+        total += sum(int(n) for n in re.findall(r"catch-up: delivered (\d+) logged events", text))
     return total
 
 
