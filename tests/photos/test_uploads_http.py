@@ -154,3 +154,74 @@ def test_oversized_upload_is_413_without_the_body_in_memory(uploader, daphne_ser
     assert grown_mib < 4, f"the server grew by {grown_mib:.1f} MiB for a 20 MiB body"
     assert Photo.objects.count() == rows_before
     assert media_files() == files_before
+
+
+# --- Metadata stripped from every format, not only JPEG -----------------------------------
+MARK = b"TravaTestCam"  # in every piece of metadata the test files carry
+XMP = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    b'<rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:Make="TravaTestCam"/>'
+    b"</rdf:RDF></x:xmpmeta>"
+)
+
+
+def _exif_with_gps() -> Image.Exif:
+    exif = Image.Exif()
+    exif[0x010F] = MARK.decode()  # camera make
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2] = "N", (48.0, 51.0, 29.0)
+    return exif
+
+
+def png_with_metadata() -> bytes:
+    """EXIF with GPS (an eXIf chunk), a text comment and XMP (tEXt, iTXt chunks)."""
+    from PIL.PngImagePlugin import PngInfo
+
+    text = PngInfo()
+    text.add_text("Comment", MARK.decode())
+    text.add_itxt("XML:com.adobe.xmp", XMP.decode())
+    return image_bytes("PNG", size=(40, 30), exif=_exif_with_gps(), pnginfo=text)
+
+
+def webp_with_metadata() -> bytes:
+    """EXIF with GPS and XMP (the EXIF and XMP chunks of the RIFF container)."""
+    return image_bytes("WEBP", size=(40, 30), exif=_exif_with_gps(), xmp=XMP)
+
+
+def gif_with_metadata() -> bytes:
+    """An animated GIF with a comment extension and an XMP application extension (Pillow
+    reads the comment and keeps application blocks as `extension`; it writes no EXIF)."""
+    frames = [Image.new("RGB", (20, 20), color) for color in ((255, 0, 0), (0, 255, 0), (0, 0, 255))]
+    out = io.BytesIO()
+    frames[0].save(out, "GIF", save_all=True, append_images=frames[1:], duration=50, loop=0, comment=MARK)
+    gif = out.getvalue()
+    flags = gif[10]  # after the header, the global colour table when there is one
+    at = 13 + (3 * 2 ** ((flags & 7) + 1) if flags & 0x80 else 0)
+    xmp = b"\x21\xff\x0bXMP DataXMP" + XMP + bytes([1, *range(255, -1, -1)]) + b"\x00"
+    return gif[:at] + xmp + gif[at:]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "make"), [("png", png_with_metadata), ("webp", webp_with_metadata), ("gif", gif_with_metadata)]
+)
+def test_png_webp_and_gif_are_served_without_exif_gps_xmp_or_comments(uploader, http, fmt, make) -> None:  # type: ignore[no-untyped-def]
+    original = make()
+    with Image.open(io.BytesIO(original)) as source:  # the test file really carries it
+        assert original.count(MARK) >= (1 if fmt == "gif" else 2)
+        if fmt == "gif":
+            assert source.info["comment"] == MARK and b"XMP DataXMP" in original
+        else:
+            assert source.getexif().get_ifd(0x8825) and source.info.get("xmp")
+    response = uploader(original, f"IMG_0001.{fmt}", f"image/{fmt}")
+    assert response.status_code == 201, response.text
+    photo = response.json()
+
+    for url in (photo["imageUrl"], photo["thumbnailUrl"]):
+        served = http.get(url, headers=uploader.headers)
+        assert served.status_code == 200
+        assert MARK not in served.content and b"XMP DataXMP" not in served.content
+        with Image.open(io.BytesIO(served.content)) as image:
+            assert len(image.getexif()) == 0 and not image.getexif().get_ifd(0x8825)
+            assert not {"exif", "xmp", "comment", "Comment", "XML:com.adobe.xmp"} & set(image.info)
+            # A GIF's one application block left is the animation's loop count (NETSCAPE2.0).
+            assert image.info.get("extension", (b"NETSCAPE2.0",))[0].startswith(b"NETSCAPE2.0")
