@@ -66,10 +66,12 @@ bench-events: setup
 
 # NODES daphne nodes (default 3) behind nginx on http://127.0.0.1:8080, with PostgreSQL and
 # Redis from DATABASE_URL / REDIS_URL; state, logs and pid files in .cluster/.
+# HA=1: the cluster's own Redis (primary, replica, three Sentinels) and PostgreSQL (primary
+# and a streaming standby) on loopback ports instead (docs/operations.md, failover).
 NODES ?= 3
 .PHONY: cluster-stop cluster-status
 cluster: setup
-	$(PY) deploy/cluster.py start --nodes $(NODES)
+	$(PY) deploy/cluster.py start --nodes $(NODES) $(if $(HA),--ha)
 
 # PURGE=1 also deletes the cluster's Redis keys (its TRAVA_REDIS_PREFIX, default trava-cluster).
 cluster-stop:

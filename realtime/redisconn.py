@@ -18,6 +18,8 @@ from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from trava.redisha import async_pool
+
 _long_lived: dict[asyncio.AbstractEventLoop, aioredis.Redis] = {}
 
 
@@ -31,18 +33,22 @@ def _make() -> aioredis.Redis:
     # (channels-notes.md); nothing here blocks server-side, so 5 s is a real failure.
     # A blocking pool: past max_connections a call waits for a free connection instead
     # of raising MaxConnectionsError (a shutdown drain runs hundreds of calls at once).
-    pool = aioredis.BlockingConnectionPool.from_url(
-        settings.REDIS_URL,
-        max_connections=200,
-        timeout=10,
-        socket_timeout=5,
-        socket_connect_timeout=5,
-        health_check_interval=15,
+    options = {
+        "max_connections": 200,
+        "timeout": 10,
+        "socket_timeout": 5,
+        "socket_connect_timeout": 5,
+        "health_check_interval": 15,
         # After a Redis restart every pooled connection is dead: retry its first command
         # on a fresh connection instead of failing it (redis-py retries nothing by default).
-        retry=Retry(ExponentialBackoff(cap=0.5, base=0.05), 2, (RedisConnectionError,)),
-        decode_responses=True,
-    )
+        # Behind Sentinel the fresh connection goes to whichever server is primary now.
+        "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 2, (RedisConnectionError,)),
+        "decode_responses": True,
+    }
+    if getattr(settings, "REDIS_SENTINELS", None):
+        pool = async_pool(settings.REDIS_SENTINEL_HOSTS, settings.REDIS_SENTINEL_MASTER, **options)
+    else:
+        pool = aioredis.BlockingConnectionPool.from_url(settings.REDIS_URL, **options)
     return aioredis.Redis(connection_pool=pool)
 
 

@@ -154,8 +154,36 @@ DB_POOL_MAX_SIZE = env_int("DB_POOL_MAX_SIZE", 10)
 DB_POOL_TIMEOUT = env_float("DB_POOL_TIMEOUT", 5.0)
 DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 3)
 
+
+def parse_database_url(url: str) -> dict:
+    """dj_database_url.parse, plus libpq's several hosts (`postgres://u@h1:5432,h2:5433/db
+    ?target_session_attrs=read-write`, which dj_database_url refuses): HOST and PORT become
+    libpq's comma lists, so a promoted standby is found on the next connection (issue 16)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    userinfo, at, hostlist = parts.netloc.rpartition("@")
+    if "," not in hostlist:
+        return dj_database_url.parse(url, conn_max_age=0, conn_health_checks=True)
+    hosts, ports = [], []
+    for item in hostlist.split(","):
+        host, colon, port = item.rpartition(":")
+        hosts.append(host if colon else port)
+        ports.append(port if colon else "5432")
+    db = dj_database_url.parse(
+        urlunsplit(parts._replace(netloc=f"{userinfo}{at}{hostlist.split(',')[0]}")),
+        conn_max_age=0,
+        conn_health_checks=True,
+    )
+    db["HOST"], db["PORT"] = ",".join(hosts), ",".join(ports)
+    return db
+
+
 if DATABASE_URL:
-    _db = dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)
+    try:
+        _db = parse_database_url(DATABASE_URL)
+    except ValueError as exc:
+        sys.exit(f"trava: DATABASE_URL is malformed: {exc!r}")
     if _db["ENGINE"] == "django.db.backends.postgresql":
         _db["CONN_MAX_AGE"] = 0  # required by the pool; the pool keeps the connections
         _db["OPTIONS"] = {
@@ -189,6 +217,19 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, registry, history, cache -----------------------------------
 REDIS_URL = env_str("REDIS_URL")
+# Redis through Sentinel (trava/redisha.py): `host:port,host:port` of the Sentinels and the
+# name of the primary they watch. It replaces REDIS_URL for every Redis user; REDIS_URL
+# then only tells the code "Redis is on" and names the Sentinels (not a connectable URL).
+REDIS_SENTINELS = env_list("REDIS_SENTINELS")
+REDIS_SENTINEL_MASTER = env_str("REDIS_SENTINEL_MASTER", "mymaster")
+if REDIS_SENTINELS:
+    from trava.redisha import parse_sentinels
+
+    try:
+        REDIS_SENTINEL_HOSTS = parse_sentinels(REDIS_SENTINELS)
+    except ValueError as exc:
+        sys.exit(f"trava: {exc}")
+    REDIS_URL = f"redis+sentinel://{','.join(REDIS_SENTINELS)}/{REDIS_SENTINEL_MASTER}"
 # Every key this deployment writes to Redis starts with this prefix (tests use their own).
 REDIS_PREFIX = env_str("TRAVA_REDIS_PREFIX", "trava")
 # channels-redis: capacity is per Redis list, and every socket of a process shares one
@@ -202,6 +243,8 @@ if REDIS_URL:
     from redis.backoff import ExponentialBackoff
     from redis.exceptions import ConnectionError as RedisConnectionError
 
+    from trava.redisha import channel_layer_host
+
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -211,7 +254,11 @@ if REDIS_URL:
                 # caps at 100 connections. Both are set explicitly.
                 "hosts": [
                     {
-                        "address": REDIS_URL,
+                        **(
+                            {"address": REDIS_URL}
+                            if not REDIS_SENTINELS
+                            else channel_layer_host(REDIS_SENTINEL_HOSTS, REDIS_SENTINEL_MASTER)
+                        ),
                         "socket_timeout": 30,
                         "socket_connect_timeout": 5,
                         "max_connections": 2000,
@@ -219,6 +266,7 @@ if REDIS_URL:
                         # pooled connection would fail its first command ("Connection
                         # closed by server") and drop that event. Retry a broken
                         # connection on a fresh one (not timeouts: they are real failures).
+                        # Behind Sentinel the fresh connection asks where the primary is.
                         "retry": Retry(ExponentialBackoff(cap=0.5, base=0.05), 2, (RedisConnectionError,)),
                     }
                 ],
@@ -237,6 +285,12 @@ if REDIS_URL:
             "OPTIONS": {"socket_timeout": 5, "socket_connect_timeout": 5},
         }
     }
+    if REDIS_SENTINELS:
+        CACHES["default"].update(
+            BACKEND="trava.redisha.SentinelRedisCache",
+            LOCATION=REDIS_SENTINEL_MASTER,
+            OPTIONS={**CACHES["default"]["OPTIONS"], "sentinels": REDIS_SENTINEL_HOSTS},
+        )
 else:
     CHANNEL_LAYERS = {
         "default": {
