@@ -300,6 +300,9 @@ async def broadcast_to_room(room_id: str, message: str, kind: str) -> int | None
     as it leaves. None if it could not be sent."""
     room = await get_registry().get_room(room_id)
     recipients = room["clientCount"] if room else 0
-    if await abroadcast(room_id, protocol.NOTIFICATION, notification(message, kind)) is None:
+    # A staff announcement's payload is {kind, message} (protocol.md section 8), not the
+    # Notification resource the catalogue describes for `notification`: not checked.
+    payload = notification(message, kind)
+    if await abroadcast(room_id, protocol.NOTIFICATION, payload, checked=False) is None:
         return None
     return recipients
