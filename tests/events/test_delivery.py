@@ -127,9 +127,9 @@ async def test_in_process_rollback_sends_nothing_commit_sends_one(server) -> Non
 
 
 async def test_with_the_channel_layer_down_the_request_still_succeeds(daphne_factory) -> None:
-    # A node whose Redis (channel layer and hot window) is a closed port: every broadcast
+    # A node whose Redis (channel layer) is a closed port: every broadcast
     # fails. The request must commit and answer 2xx, with its events in the event log
-    # (the relay sends them once Redis is back); the failure is logged.
+    # (the nodes' catch-up delivers them once Redis is back); the failure is logged.
     node = daphne_factory(env={"REDIS_URL": "redis://127.0.0.1:9/0"})
     trip, (owner, _), _ = await people(node)
     api = await Rest.of(node, owner)
@@ -138,7 +138,7 @@ async def test_with_the_channel_layer_down_the_request_still_succeeds(daphne_fac
     await api.patch(f"/trips/{trip.pk}/", {"title": "Still saved"})
     assert (await api.get(f"/trips/{trip.pk}/"))["title"] == "Still saved"
     log = node.log_path.read_text(errors="replace")
-    assert f"marking events of trip_{trip.pk} failed (the relay sends them later)" in log
+    assert f"broadcast to trip_{trip.pk} failed (the nodes' catch-up delivers it)" in log
     assert {"expense_added", "trip_updated"} <= {t for _, t in await _logged(f"trip_{trip.pk}")}
     await api.close()
 
