@@ -391,7 +391,11 @@ def wait_redis(port: int, timeout: float, check: str = "ping") -> None:
                 return
             if check == "replica" and client.info("replication").get("master_link_status") == "up":
                 return
-            if check == "sentinel" and len(client.sentinel_sentinels(SENTINEL_MASTER)) >= 2:
+            # A Sentinel knows the others and the replica (found in the primary's INFO,
+            # every 10 s): until then a failover would abort with no-good-slave.
+            replicas = client.sentinel_slaves(SENTINEL_MASTER) if check == "sentinel" else []
+            good = [r for r in replicas if r.get("master-link-status") == "ok" and not r.get("is_sdown")]
+            if check == "sentinel" and len(client.sentinel_sentinels(SENTINEL_MASTER)) >= 2 and good:
                 return
         except redis.RedisError:
             pass

@@ -69,7 +69,7 @@ class SentinelSet:
         while time.monotonic() < deadline:
             with contextlib.suppress(redis.RedisError):
                 ports = self.sentinel_ports
-                if self.replica_in_sync() and all(len(self.sentinels_seen(p)) >= 2 for p in ports):
+                if self.replica_in_sync() and all(self.sentinel_ready(p) for p in ports):
                     return self
             time.sleep(0.2)
         raise AssertionError(f"the Sentinel set did not come up within {timeout}s: {self.logs()}")
@@ -86,11 +86,15 @@ class SentinelSet:
         finally:
             client.close()
 
-    def sentinels_seen(self, port: int) -> list[dict]:
-        """The other Sentinels this one knows (they find each other through the primary)."""
+    def sentinel_ready(self, port: int) -> bool:
+        """This Sentinel knows the two others (they find each other through the primary)
+        and the replica, in sync (found in the primary's INFO, every 10 s: before that,
+        a failover aborts with no-good-slave)."""
         client = self._client(port)
         try:
-            return client.sentinel_sentinels(MASTER)
+            replicas = client.sentinel_slaves(MASTER)
+            good = [r for r in replicas if r.get("master-link-status") == "ok" and not r.get("is_sdown")]
+            return len(client.sentinel_sentinels(MASTER)) >= 2 and bool(good)
         finally:
             client.close()
 

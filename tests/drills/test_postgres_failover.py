@@ -17,12 +17,21 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.drills.conftest import PrivatePostgres, close_all, migrate, start_client, start_nodes, wait_for
+from tests.drills.conftest import (
+    Nginx,
+    PrivatePostgres,
+    close_all,
+    migrate,
+    start_client,
+    start_nodes,
+    wait_for,
+)
 from tests.drills.test_postgres_restart import sign_up
 
 pytestmark = [pytest.mark.redis, pytest.mark.postgres, pytest.mark.slow, pytest.mark.timeout(300)]
@@ -64,31 +73,42 @@ def primary_and_standby():  # type: ignore[no-untyped-def]
         primary.destroy()
 
 
-async def test_postgres_primary_stopped_standby_promoted(primary_and_standby: Any) -> None:
+@pytest.mark.parametrize("kill_node", [False, True], ids=["postgres-only", "and-a-node-killed"])
+async def test_postgres_primary_stopped_standby_promoted(
+    primary_and_standby: Any, kill_node: bool, tmp_path: Path
+) -> None:
+    """kill_node: three nodes behind nginx (deploy/nginx.conf), clients and writer through
+    it, and one node killed with kill -9 when the primary stops."""
     primary, standby = primary_and_standby
     url = (
         f"postgres://postgres@127.0.0.1:{primary.port},127.0.0.1:{standby.port}/trava_drill"
         "?target_session_attrs=read-write"
     )
-    nodes = start_nodes(url, 2, env={"DB_POOL_TIMEOUT": "2", "DB_CONNECT_TIMEOUT": "2"})
+    env = {"DB_POOL_TIMEOUT": "2", "DB_CONNECT_TIMEOUT": "2"}
+    nodes = start_nodes(url, 3 if kill_node else 2, env=env)
+    proxy = Nginx(tmp_path / "nginx", nodes).start() if kill_node else None
     try:
-        await _drill(nodes, primary, standby)
+        await _drill(nodes, primary, standby, proxy)
     except BaseException:
         for node in nodes:
             print(f"--- node {node.port} log:\n{node.log()}")
         print(f"--- primary:\n{primary.log()}\n--- standby:\n{standby.log()}")
         raise
     finally:
+        if proxy is not None:
+            proxy.stop()
         for node in nodes:
             node.kill()
 
 
-async def _drill(nodes: list[Any], primary: PrivatePostgres, standby: Standby) -> None:
-    pids = [node.pid for node in nodes]
-    with httpx.Client(base_url=nodes[0].http_url, timeout=20) as http:
+async def _drill(nodes: list[Any], primary: PrivatePostgres, standby: Standby, proxy: Nginx | None) -> None:
+    survivors = nodes[1:] if proxy else nodes
+    pids = [node.pid for node in survivors]
+    with httpx.Client(base_url=nodes[-1].http_url, timeout=20) as http:
         token = await asyncio.to_thread(sign_up, http, "ha-alice")
     auth = {"Authorization": f"Bearer {token}"}
-    https = [httpx.AsyncClient(base_url=node.http_url, timeout=20) for node in nodes]
+    bases = [proxy.http_url] if proxy else [node.http_url for node in nodes]
+    https = [httpx.AsyncClient(base_url=base, timeout=20) for base in bases]
     try:
         trip = await https[0].post(
             "/api/trips/",
@@ -103,7 +123,8 @@ async def _drill(nodes: list[Any], primary: PrivatePostgres, standby: Standby) -
         assert trip.status_code == 201, trip.text
         trip_id = trip.json()["id"]
         room = f"trip_{trip_id}"
-        clients = [await start_client(node.ws_url, token) for node in nodes]
+        urls = [proxy.ws_url] * 4 if proxy else [node.ws_url for node in nodes]
+        clients = [await start_client(ws_url, token) for ws_url in urls]
         chats = [c.events(room_id=room, types={"message_sent"}) for c in clients]
         await asyncio.gather(*(c.join(room, timeout=15) for c in clients))
         got: list[list[str]] = [[] for _ in clients]
@@ -120,6 +141,8 @@ async def _drill(nodes: list[Any], primary: PrivatePostgres, standby: Standby) -
         while True:
             now = time.monotonic()
             if stopped_at is None and now - started >= 2.0:
+                if proxy:
+                    nodes[0].kill()  # kill -9: its clients reconnect through nginx
                 await asyncio.to_thread(primary.stop)
                 stopped_at = time.monotonic()
             elif stopped_at is not None and promoted_at is None and now - stopped_at >= NO_PRIMARY:
@@ -129,7 +152,7 @@ async def _drill(nodes: list[Any], primary: PrivatePostgres, standby: Standby) -
                 break
             assert now - started < 60, f"REST did not recover after the promotion: {statuses}"
             text = f"m{n}"
-            answer = await https[n % 2].post(
+            answer = await https[n % len(https)].post(
                 f"/api/trips/{trip_id}/messages/", json={"text": text}, headers=auth
             )
             statuses[answer.status_code] = statuses.get(answer.status_code, 0) + 1
@@ -148,7 +171,7 @@ async def _drill(nodes: list[Any], primary: PrivatePostgres, standby: Standby) -
         stored: list[dict[str, Any]] = []
         page: str | None = f"/api/trips/{trip_id}/messages/?pageSize=100"
         while page:
-            listed = await https[1].get(page, headers=auth)
+            listed = await https[-1].get(page, headers=auth)
             assert listed.status_code == 200, listed.text
             stored += listed.json()["results"]
             page = listed.json().get("next")
@@ -161,11 +184,15 @@ async def _drill(nodes: list[Any], primary: PrivatePostgres, standby: Standby) -
         for watcher in watchers:
             watcher.cancel()
         assert all(g == committed for g in got), got
-        for client in clients:  # the same sockets throughout
-            assert client.state == "open" and client.connections == 1, list(client.disconnects)
-        assert [node.pid for node in nodes] == pids and all(node.process.poll() is None for node in nodes)
+        for client in clients:  # the same sockets throughout (but those of the killed node)
+            assert client.state == "open", list(client.disconnects)
+            assert client.connections == 1 or proxy, list(client.disconnects)
+        if proxy:
+            assert any(client.connections == 1 for client in clients), "no socket on a survivor"
+        assert [node.pid for node in survivors] == pids and all(n.process.poll() is None for n in survivors)
         print(
-            f"\n[postgres failover] first 2xx {first_2xx - promoted_at:.1f}s after `pg_ctl promote` "
+            f"\n[postgres failover{' + node kill -9' if proxy else ''}] "
+            f"first 2xx {first_2xx - promoted_at:.1f}s after `pg_ctl promote` "
             f"({first_2xx - stopped_at:.1f}s after the primary stopped); REST {statuses}; "
             f"committed {len(committed)}, lost 0"
         )
