@@ -19,7 +19,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models.signals import post_delete, post_save, pre_save
+from django.db.models.signals import post_delete, post_save
 
 from realtime import control
 
@@ -52,17 +52,10 @@ def trip_member_removed(sender: Any, instance: Any, **kwargs: Any) -> None:
     _on_commit(control.recheck_access, user_id=instance.user_id)
 
 
-def trip_before_save(sender: Any, instance: Any, **kwargs: Any) -> None:
-    if instance.pk:
-        instance._realtime_previous_visibility = (
-            sender.objects.filter(pk=instance.pk).values_list("visibility", flat=True).first()
-        )
-
-
-def trip_saved(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
-    previous = getattr(instance, "_realtime_previous_visibility", None)
-    if not created and previous is not None and previous != instance.visibility:
-        _on_commit(control.recheck_access, rooms=[f"trip_{instance.pk}"], room_types=["album", "journal"])
+def trip_changed(sender: Any, trip_id: int, fields: Any, **kwargs: Any) -> None:
+    """The service (or the admin) tells which fields changed: no pre_save query."""
+    if "visibility" in fields:
+        _on_commit(control.recheck_access, rooms=[f"trip_{trip_id}"], room_types=["album", "journal"])
 
 
 def trip_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
@@ -75,13 +68,13 @@ def journal_collaborator_removed(sender: Any, instance: Any, **kwargs: Any) -> N
 
 def connect() -> None:
     from journals.models import JournalCollaborator
+    from trips import signals as trip_signals
     from trips.models import Trip, TripMember
 
     post_save.connect(user_saved, sender=get_user_model(), dispatch_uid="realtime.user_saved")
     post_delete.connect(user_deleted, sender=get_user_model(), dispatch_uid="realtime.user_deleted")
     post_delete.connect(trip_member_removed, sender=TripMember, dispatch_uid="realtime.trip_member_removed")
-    pre_save.connect(trip_before_save, sender=Trip, dispatch_uid="realtime.trip_before_save")
-    post_save.connect(trip_saved, sender=Trip, dispatch_uid="realtime.trip_saved")
+    trip_signals.trip_changed.connect(trip_changed, sender=Trip, dispatch_uid="realtime.trip_changed")
     post_delete.connect(trip_deleted, sender=Trip, dispatch_uid="realtime.trip_deleted")
     post_delete.connect(
         journal_collaborator_removed,

@@ -139,7 +139,8 @@ async def test_removed_member_is_removed_from_the_room_on_every_node(cluster) ->
 
 
 async def test_visitors_leave_when_a_public_trip_goes_private(cluster) -> None:
-    from trips.models import Visibility
+    from trips.models import Trip
+    from trips.services import trip_update
 
     a, b = cluster
     owner, visitor = await make_user(), await make_user()
@@ -148,8 +149,8 @@ async def test_visitors_leave_when_a_public_trip_goes_private(cluster) -> None:
     on_a, on_b = await signed_in(a.ws_url, owner), await signed_in(b.ws_url, visitor)
     await join(on_a, room)
     await join(on_b, room)
-    trip.visibility = Visibility.PRIVATE
-    await db_call(trip.save)()
+    # Through the service (as REST and the admin do): it announces which fields changed.
+    await db_call(lambda: trip_update(trip=Trip.objects.get(pk=trip.pk), data={"visibility": "private"}))()
     assert (await on_b.expect("room_left"))["payload"] == {"roomId": room, "reason": "access_revoked"}
     assert (await on_a.expect("user_left"))["payload"]["user"]["id"] == visitor.pk
     await on_a.nothing(0.3)  # the owner keeps the room
