@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +58,27 @@ class Witness:
     """What one client received: (text, eventId, arrival time)."""
 
     got: list[tuple[str, Any, float]] = field(default_factory=list)
+
+
+def registry_members(port: int, room: str) -> tuple[set[str], set[str]]:
+    """(every member clientId, those whose node is alive) of the room, read on `port`."""
+    import redis
+    from django.conf import settings
+
+    prefix = f"{settings.REDIS_PREFIX}:rt"
+    client = redis.Redis(port=port, socket_timeout=2, decode_responses=True)
+    try:
+        now = time.time() * 1000
+        nodes = client.zrange(f"{prefix}:nodes", 0, -1, withscores=True)
+        members = client.hgetall(f"{prefix}:room:{room}:members")
+    finally:
+        client.close()
+    alive = {node for node, until in nodes if until >= now}
+    return set(members), {cid for cid, raw in members.items() if json.loads(raw)["node"] in alive}
+
+
+def live_members(clients: list[Any]) -> set[str]:
+    return {c.session["clientId"] for c in clients if c.session}
 
 
 @pytest.fixture
@@ -161,6 +183,13 @@ async def _drill(nodes: list[Any], sentinels: SentinelSet, proxy: Nginx | None) 
             await http.aclose()
 
     assert promoted != sentinels.data_ports[0], "Sentinel did not promote the replica"
+    # The registry on the promoted primary: the room's members are exactly the live
+    # clients, each on a live node (rebuilt by the nodes' heartbeats, stale ones swept).
+    await wait_for(
+        lambda: registry_members(promoted, room) == (live_members(clients), live_members(clients)),
+        timeout=10,
+        what=f"the registry on the new primary lists the live clients: {registry_members(promoted, room)}",
+    )
     assert [node.pid for node in survivors] == pids and all(n.process.poll() is None for n in survivors)
     server_errors = {code: count for code, count in statuses.items() if code >= 500 and code != 503}
     assert not server_errors, statuses
