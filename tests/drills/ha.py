@@ -72,6 +72,7 @@ class SentinelSet:
                 if self.replica_in_sync() and all(self.sentinel_ready(p) for p in ports):
                     return self
             time.sleep(0.2)
+        self.stop()  # the fixture never yields: nothing else would stop them
         raise AssertionError(f"the Sentinel set did not come up within {timeout}s: {self.logs()}")
 
     def _client(self, port: int):  # type: ignore[no-untyped-def]
