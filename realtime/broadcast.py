@@ -44,18 +44,20 @@ logger = logging.getLogger(__name__)
 Item = tuple[str, int, str, list[int] | None]  # room, eventId, frame text, audience
 
 
+def frame(row: LoggedEvent, epoch: str) -> dict[str, Any]:
+    """A logged event as clients receive it, live, replayed or caught up over REST."""
+    return {
+        "type": row.type,
+        "roomId": row.room,
+        "eventId": row.event_id,
+        "epoch": epoch,
+        "timestamp": int(row.created_at.timestamp() * 1000),
+        "payload": row.payload,
+    }
+
+
 def frame_text(row: LoggedEvent, epoch: str) -> str:
-    """A logged event as clients receive it, live or replayed."""
-    return protocol.dumps(
-        {
-            "type": row.type,
-            "roomId": row.room,
-            "eventId": row.event_id,
-            "epoch": epoch,
-            "timestamp": int(row.created_at.timestamp() * 1000),
-            "payload": row.payload,
-        }
-    )
+    return protocol.dumps(frame(row, epoch))
 
 
 def items_of(rows: list[LoggedEvent]) -> list[Item]:

@@ -11,8 +11,6 @@ state over REST.
 
 from __future__ import annotations
 
-from typing import Any
-
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.renderers import JSONRenderer
@@ -22,6 +20,7 @@ from rest_framework.views import APIView
 
 from events import log
 from realtime import audience, rooms
+from realtime.broadcast import frame
 
 PAGE_SIZE, MAX_PAGE_SIZE = 100, 1000
 
@@ -36,17 +35,6 @@ class _Query(serializers.Serializer):
     since = serializers.IntegerField(min_value=0, max_value=2**63 - 1)
     epoch = serializers.CharField(required=False, max_length=32)
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=MAX_PAGE_SIZE)
-
-
-def _event(row: Any, epoch: str) -> dict[str, Any]:
-    return {
-        "type": row.type,
-        "roomId": row.room,
-        "eventId": row.event_id,
-        "epoch": epoch,
-        "timestamp": int(row.created_at.timestamp() * 1000),
-        "payload": row.payload,
-    }
 
 
 class RoomEventsView(APIView):
@@ -92,7 +80,7 @@ class RoomEventsView(APIView):
         rows, more = log.page(room.value, since, query.validated_data["page_size"])
         via_staff = access is rooms.Access.STAFF
         visible = [
-            _event(row, epoch)
+            frame(row, epoch)
             for row in rows
             if audience.allows(audience.from_wire(row.audience), request.user.pk, via_staff=via_staff)
         ]

@@ -376,3 +376,11 @@ async def collect(subscription: Any, count: int, timeout: float) -> list[dict[st
 
 async def close_all(clients: list[TravaClient]) -> None:
     await asyncio.gather(*(c.close() for c in clients), return_exceptions=True)
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    """A redis-server of the drill's own (the shared one on 6379 is never flushed)."""
+    server = PrivateRedis(tmp_path).start()
+    yield server
+    server.stop()

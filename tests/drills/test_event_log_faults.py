@@ -421,13 +421,6 @@ async def test_kill_9_under_writes_every_client_gets_the_log_exactly(cluster) ->
 
 
 # --- drill 2: FLUSHALL ---------------------------------------------------------------------------
-@pytest.fixture
-def private_redis(tmp_path):  # type: ignore[no-untyped-def]
-    server = PrivateRedis(tmp_path).start()
-    yield server
-    server.stop()
-
-
 async def test_redis_flushall_during_traffic_loses_nothing(
     test_database_url: str, private_redis: PrivateRedis
 ) -> None:

@@ -42,13 +42,6 @@ pytestmark = [
 OUTAGE = 6.0  # seconds Redis stays down
 
 
-@pytest.fixture
-def private_redis(tmp_path):  # type: ignore[no-untyped-def]
-    server = PrivateRedis(tmp_path).start()
-    yield server
-    server.stop()
-
-
 def node_stats(redis_url: str, node_id: str) -> dict[str, Any]:
     """The node's counters as its last heartbeat wrote them (what the admin API sums)."""
     import redis
