@@ -237,6 +237,21 @@ def _accept_event_id(cursor: Room | _Cursor, event_id: int) -> bool:
     return True
 
 
+def resume_point(cursor: Room | _Cursor) -> int | None:
+    """Where a re-join resumes: the last id before the first one missing within the
+    reorder window. Ids can arrive out of order (a node killed between its commit and its
+    send: the event comes late, after later ones), so resuming from the highest id would
+    skip the one still missing; a gap older than the window is an event not for us."""
+    last = cursor.last_event_id
+    if last is None or not cursor._seen:
+        return last
+    # From the first id delivered live (ids below it came with a join or a catch-up).
+    point = max(cursor._floor or 0, last - REORDER_WINDOW, min(cursor._seen) - 1)
+    while point < last and point + 1 in cursor._seen:
+        point += 1
+    return point
+
+
 @dataclass
 class _Outgoing:
     room_id: str
@@ -742,8 +757,9 @@ class TravaClient:
         id_ = f"join-{next(self._ids)}"
         self._requests[id_] = ("join", room)
         payload: dict[str, Any] = {"roomId": room.room_id}
-        if room.was_joined and room.last_event_id is not None:
-            payload["since"] = room.last_event_id
+        since = resume_point(room) if room.was_joined else None
+        if since is not None:
+            payload["since"] = since
             if room.epoch is not None:
                 payload["epoch"] = room.epoch
         await self.send("join_room", payload, id_)
@@ -756,7 +772,7 @@ class TravaClient:
             if kind == "join" and target is room:
                 del self._requests[id_]
         rejoin = room.was_joined
-        since, since_epoch = room.last_event_id, room.epoch
+        since, since_epoch = resume_point(room), room.epoch
         new_epoch = payload.get("epoch")
         # Not replayed, but the log may still hold the events (a replay refused for its
         # size): catch up over REST from where we were. Another epoch: the log was reset.

@@ -52,30 +52,43 @@ _STRIPES = 64
 
 class Seen:
     """The event ids of one room this node delivered: every id up to `floor`, and the
-    ones above it in `above` (a late or out-of-order id). None until the node knows where
-    the room stands (a join's replay head, or the first event)."""
+    ones above it in `above`. The floor comes only from the log (a join's replay head):
+    an arriving event says nothing about the ids before it, which may be the very ones
+    the channel layer lost. Until then (a personal room, joined without a replay) ids
+    are only remembered, and the catch-up leaves the room alone."""
 
     __slots__ = ("above", "floor")
+    MAX_ABOVE = 4096
 
-    def __init__(self, floor: int | None = None) -> None:
-        self.floor = floor
+    def __init__(self) -> None:
+        self.floor: int | None = None
         self.above: set[int] = set()
 
     def add(self, event_id: int) -> bool:
         """True if `event_id` is new here (then it counts as delivered)."""
-        if self.floor is None:
-            self.floor = event_id - 1
-        if event_id <= self.floor or event_id in self.above:
+        if (self.floor is not None and event_id <= self.floor) or event_id in self.above:
             return False
         self.above.add(event_id)
-        while self.floor + 1 in self.above:
-            self.floor += 1
-            self.above.discard(self.floor)
+        self._advance()
+        if len(self.above) > self.MAX_ABOVE:  # no floor yet: remember the newest only
+            self.above = set(sorted(self.above)[-self.MAX_ABOVE // 2 :])
         return True
 
     def start_at(self, head: int) -> None:
-        if self.floor is None or (head > self.floor and not self.above):
-            self.floor = max(self.floor or 0, head)
+        """The first join's replay covered everything up to `head`. Later joins do not
+        move the floor: their replays cover their own clients, not the members already
+        here, for whom the catch-up must still fill any hole below their heads."""
+        if self.floor is None:
+            self.floor = head
+            self.above = {event_id for event_id in self.above if event_id > head}
+            self._advance()
+
+    def _advance(self) -> None:
+        if self.floor is None:
+            return
+        while self.floor + 1 in self.above:
+            self.floor += 1
+            self.above.discard(self.floor)
 
 
 @database_sync_to_async
@@ -141,11 +154,17 @@ class Hub:
         # serializes all process-local receives behind one lock (a 5 s BRPOP at a time),
         # so a permanent receiver there would stall every other local receive (/readyz).
         self.channel = f"{node_group(self.node_id)}.{uuid.uuid4().hex[:12]}"
+        # A process killed and restarted under the same node id before anyone swept it
+        # left its clients behind: forget them first (they are not ours).
+        ghosts = await self.registry.forget_previous_run()
         await self.registry.start_node()
         await self.layer.group_add(ALL_NODES_GROUP, self.channel)
         await self.layer.group_add(node_group(self.node_id), self.channel)
         self.spawn(self._receive_loop())
         self.spawn(self._maintenance_loop())
+        if ghosts:
+            logger.warning("node %s forgot its previous run's clients (%d rooms)", self.node_id, len(ghosts))
+            self.spawn(self.announce_left(ghosts))
         logger.info("realtime hub of node %s started on channel %s", self.node_id, self.channel)
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task:

@@ -3,13 +3,17 @@ clients, the suite's own database and Redis prefix, and service requirements."""
 
 from __future__ import annotations
 
+import functools
 import os
+import time
 from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 from channels.layers import channel_layers
 from django.conf import settings
+from django.core.management.base import CommandError
+from django.test import TransactionTestCase
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
@@ -17,6 +21,28 @@ from tests.factories import UserFactory
 from tests.servers import DaphneNode, database_url_of
 
 REQUIRE_SERVICES = os.environ.get("TRAVA_REQUIRE_SERVICES") == "1"
+
+
+def _flush_retrying_deadlocks(flush: Callable[..., None]) -> Callable[..., None]:
+    """A transactional test's teardown empties every table (TRUNCATE on PostgreSQL) while
+    the live nodes may still be writing what the test's closing sockets caused (presence
+    events in the event log, connection records): PostgreSQL then picks the flush as a
+    deadlock victim. The nodes' writes are short: retry the flush, a few times."""
+
+    @functools.wraps(flush)
+    def teardown(self: TransactionTestCase) -> None:
+        for attempt in range(6):
+            try:
+                return flush(self)
+            except CommandError as exc:
+                if "deadlock" not in repr(exc.__cause__).lower() or attempt == 5:
+                    raise
+                time.sleep(0.3 * (attempt + 1))
+
+    return teardown
+
+
+TransactionTestCase._fixture_teardown = _flush_retrying_deadlocks(TransactionTestCase._fixture_teardown)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

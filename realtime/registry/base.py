@@ -100,6 +100,13 @@ class Registry(abc.ABC):
     @abc.abstractmethod
     async def start_node(self) -> None: ...
 
+    async def forget_previous_run(self) -> list[Left]:
+        """At process start: forget the clients a previous process with this node id left
+        behind (killed, then restarted under the same id before any sweep): they would
+        count against their users' connection limits and stay present forever. What the
+        callers must announce as left. Nothing to do for a per-process registry."""
+        return []
+
     @abc.abstractmethod
     async def heartbeat(self, stats: dict[str, Any], dirty_clients: list[dict[str, Any]]) -> bool:
         """Refresh this node's liveness and stats and write changed client counters.

@@ -234,6 +234,13 @@ class RedisRegistry(Registry):
         async with redisconn.client() as redis:
             return await redis.eval(_LEAVE, 6, *keys, *args) == 1
 
+    async def forget_previous_run(self) -> list[Left]:
+        left: list[Left] = []
+        async with redisconn.client() as redis:
+            for client_id in await redis.smembers(K("node", self.node_id, "clients")):
+                left += await self._forget(redis, client_id, self.node_id, "")
+        return left
+
     async def sweep(self) -> list[Left]:
         left: list[Left] = []
         async with redisconn.client() as redis:
