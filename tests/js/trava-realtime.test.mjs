@@ -10,6 +10,7 @@ import {
   closePolicy,
   createClient,
   DEFAULTS,
+  resumePoint,
 } from "../../realtime/static/realtime/trava-realtime.js";
 import { FakeClock, FakeTarget, flush, socketClass } from "./fakes.mjs";
 
@@ -664,5 +665,17 @@ describe("REST catch-up when a re-join is not recovered (protocol 9.3)", () => {
     ws2.receive(joined("trip_1", { lastEventId: 2, epoch: "e9", recovered: false }));
     assert.deepEqual(resyncs, ["e9"]);
     assert.equal(scripted.calls.length, 0);
+  });
+});
+
+describe("resume point (a late event after later ones)", () => {
+  test("a re-join resumes below the first id still missing within the window", () => {
+    const cursor = { lastEventId: 143, _floor: 100, _seen: new Set([139, 140, 142, 143]) };
+    assert.equal(resumePoint(cursor), 140); // 141 came late or not yet: replay from it
+  });
+  test("in order, or nothing tracked: the highest id", () => {
+    assert.equal(resumePoint({ lastEventId: 12, _floor: 9, _seen: new Set([10, 11, 12]) }), 12);
+    assert.equal(resumePoint({ lastEventId: 7, _floor: 7, _seen: new Set() }), 7);
+    assert.equal(resumePoint({ lastEventId: null }), null);
   });
 });

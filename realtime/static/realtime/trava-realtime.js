@@ -35,6 +35,21 @@ export const CloseCode = Object.freeze({
 /** How far back an event may arrive out of order and still be delivered once. */
 const REORDER_WINDOW = 64;
 
+/**
+ * Where a re-join resumes: the last id before the first one missing within the reorder
+ * window. Ids can arrive out of order (a node killed between its commit and its send: the
+ * event comes late, after later ones), so resuming from the highest id would skip the one
+ * still missing; a gap older than the window is an event not for us.
+ */
+export function resumePoint(cursor) {
+  const last = cursor.lastEventId;
+  const seen = cursor._seen;
+  if (last == null || !seen || seen.size === 0) return last ?? null;
+  let point = Math.max(cursor._floor ?? 0, last - REORDER_WINDOW, Math.min(...seen) - 1);
+  while (point < last && seen.has(point + 1)) point += 1;
+  return point;
+}
+
 /** A room's position: a new epoch starts it over. */
 function resetCursor(cursor, epoch) {
   cursor.epoch = epoch;
@@ -573,8 +588,9 @@ export class TravaClient extends Emitter {
     const id = this.#nextId("join");
     this.#requests.set(id, { kind: "join", room });
     const payload = { roomId: room.id };
-    if (room._wasJoined && room.lastEventId != null) {
-      payload.since = room.lastEventId;
+    const since = room._wasJoined ? resumePoint(room) : null;
+    if (since != null) {
+      payload.since = since;
       if (room.epoch != null) payload.epoch = room.epoch;
     }
     this.send("join_room", payload, id);
@@ -584,7 +600,7 @@ export class TravaClient extends Emitter {
     const room = this.rooms.get(payload.roomId);
     if (!room) return;
     const rejoin = room._wasJoined;
-    const since = room.lastEventId;
+    const since = resumePoint(room);
     const sinceEpoch = room.epoch;
     // Not replayed, but the log may still hold the events (a replay refused for its size):
     // catch up over REST from where we were. Another epoch means the log was reset: no use.
