@@ -27,7 +27,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,15 +38,11 @@ from typing import Any
 
 import httpx
 
+from bench.servers import ServerProcess, free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "Sunny-Lisbon-2026-bench"
 EXPECTED = {"signup": 201, "signin": 200, "trip": 201, "message": 201, "album": 201, "photo": 201}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def jpeg(width: int = 640, height: int = 480) -> bytes:
@@ -61,17 +56,14 @@ def jpeg(width: int = 640, height: int = 480) -> bytes:
     return buffer.getvalue()
 
 
-class Server:
+class Server(ServerProcess):
     """One node as `make run` starts it, on a temporary SQLite database."""
 
     def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.port = free_port()
-        self.log_path = workdir / "server.log"
-        self.process: subprocess.Popen[bytes] | None = None
+        port = free_port()
         # The embedded defaults: no PostgreSQL, no Redis, whatever the caller's shell has.
-        self.env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-        self.env.update(
+        env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+        env.update(
             {
                 "DJANGO_SETTINGS_MODULE": "trava.settings",
                 "DATABASE_URL": f"sqlite:///{workdir / 'db.sqlite3'}",
@@ -83,6 +75,8 @@ class Server:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        argv = [sys.executable, "-m", "realtime.serve", "--host", "127.0.0.1", "--port", str(port)]
+        super().__init__("server", argv, env, workdir, port)
 
     @property
     def url(self) -> str:
@@ -96,43 +90,11 @@ class Server:
             check=True,
             timeout=300,
         )
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "realtime.serve", "--host", "127.0.0.1", "--port", str(self.port)],
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the server exited with {self.process.returncode}:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"the server did not answer /healthz within {timeout:.0f}s:\n{self.log()}")
-
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=5)
+        super().start(timeout)
+        return self
 
     def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
+        return self.log_tail(chars=1_000_000)
 
 
 class Recorder:
