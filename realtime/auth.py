@@ -141,10 +141,3 @@ async def authenticate_token(token: str) -> Identity:
     except AuthenticationFailed as exc:
         raise AuthFailed(_detail(exc), inactive=user is not None and not user.is_active) from None
     return Identity(user=user, expires_at_ms=int(access["exp"] * 1000))
-
-
-def _user_is_active(user_id: int) -> bool:
-    return get_user_model().objects.filter(pk=user_id, is_active=True).exists()
-
-
-user_is_active = database_sync_to_async(_user_is_active)
