@@ -13,8 +13,8 @@ the entry's readers (`can_view_journal_entry` of a published trip entry is
 `can_view_trip`). A new entry is a draft whose room nobody can have joined yet, so
 `journal_entry_created` also goes to the author's own room (their other devices).
 Revocation: there is no unpublish; a collaborator removed from a draft is taken out of
-its room (journals.signals asks realtime to recheck), and a trip member removed from a
-private trip loses its journal rooms through realtime's own recheck.
+its room (journals.realtime revokes it), and a trip member removed from a
+private trip loses its journal rooms (trips.realtime rechecks all of their rooms).
 
 Edits, publishing and collaborator changes change the entry's representation:
 `journal_entry_updated` (a revision is stored for every accepted edit; publishing is a
@@ -30,10 +30,11 @@ Deletions (protocol.md 9.2):
 
 from __future__ import annotations
 
+from events.rooms import room_id, user_room
 from journals.models import EntryStatus, JournalComment, JournalEntry
 from journals.selectors import journal_entry_detail
 from journals.serializers import JournalCommentSerializer, JournalEntrySerializer
-from trips.events import Event, represent, room_audience, send_on_commit, trip_room, user_room
+from trips.events import Event, represent, room_audience, send_on_commit, trip_room
 
 JOURNAL_ENTRY_CREATED = "journal_entry_created"
 JOURNAL_ENTRY_UPDATED = "journal_entry_updated"
@@ -43,8 +44,11 @@ JOURNAL_ENTRY_DELETED = "journal_entry_deleted"
 JOURNAL_COMMENT_DELETED = "journal_comment_deleted"
 
 
+JOURNAL = "journal"  # the entry's room type (journals.realtime registers it)
+
+
 def journal_room(entry_id: int) -> str:
-    return f"journal_{entry_id}"
+    return room_id(JOURNAL, entry_id)
 
 
 def rooms_of(entry: JournalEntry) -> tuple[str, ...]:

@@ -60,7 +60,7 @@ def collaborator_removed(
     if deleted_by_cascade(kwargs.get("origin"), JournalEntry, Trip):
         return
     events.entry_updated(instance.entry_id)
-    # realtime.signals re-checks the removed collaborator's access to the entry's room.
+    # journals.realtime re-checks the removed collaborator's access to the entry's room.
 
 
 def comment_saved(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from events.audience import Audience
 from events.delivery import audience_of as room_audience
+from events.rooms import room_id
 from photos.models import Album, Photo, PhotoComment, PhotoReaction
 from photos.serializers import (
     AlbumSerializer,
@@ -39,8 +40,11 @@ PHOTO_UNLIKED = "photo_unliked"
 PHOTO_COMMENT_DELETED = "photo_comment_deleted"
 
 
+ALBUM = "album"  # the album's room type (photos.realtime registers it)
+
+
 def album_room(album_id: int) -> str:
-    return f"album_{album_id}"
+    return room_id(ALBUM, album_id)
 
 
 def _rooms(album: Album) -> tuple[str, ...]:

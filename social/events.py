@@ -20,6 +20,7 @@ from typing import Any
 from django.db.models import Prefetch
 from rest_framework.fields import DateTimeField
 
+from events.rooms import user_room
 from social.models import Activity, ChatMessage, Notification, Rsvp
 from social.serializers import (
     ActivitySerializer,
@@ -27,7 +28,7 @@ from social.serializers import (
     NotificationSerializer,
     RsvpSerializer,
 )
-from trips.events import Event, represent, send_on_commit, trip_room, user_room
+from trips.events import Event, represent, send_on_commit, trip_room
 
 MESSAGE_SENT = "message_sent"
 NOTIFICATION = "notification"

@@ -27,6 +27,7 @@ from typing import Any
 from events.audience import Audience
 from events.delivery import audience_of as room_audience
 from events.publish import Build, Event, deleted_by_cascade, send_on_commit
+from events.rooms import room_id, user_room
 from trava.api.camel import camelize
 from trips.budget import budget_summary
 from trips.models import Expense, ItineraryItem, Trip, TripMember
@@ -61,12 +62,11 @@ MEMBER_ROLE_CHANGED = "member_role_changed"
 CREATED, UPDATED, DELETED = "created", "updated", "deleted"
 
 
+TRIP = "trip"  # the trip's room type (trips.realtime registers it)
+
+
 def trip_room(trip_id: int) -> str:
-    return f"trip_{trip_id}"
-
-
-def user_room(user_id: int) -> str:
-    return f"user_{user_id}"
+    return room_id(TRIP, trip_id)
 
 
 def represent(serializer_class: type, instance: Any) -> dict[str, Any]:
