@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from photos.models import Album, Photo, PhotoComment, PhotoReaction
+from photos.selectors import photo_attach_reaction_counts
 from trava.accounts.serializers import UserSerializer
 
 
@@ -75,8 +76,6 @@ class PhotoSerializer(serializers.ModelSerializer):
     def get_reactions(self, photo: Photo) -> list[dict[str, Any]]:
         counts = getattr(photo, "reaction_counts", None)
         if counts is None:
-            from photos.selectors import photo_attach_reaction_counts
-
             counts = photo_attach_reaction_counts([photo])[0].reaction_counts
         return counts
 

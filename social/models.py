@@ -8,13 +8,16 @@ from django.db.models import Q
 
 from trips.models import Trip
 
+# Longest chat message, in characters (the column, the serializer and the service).
+MAX_TEXT = 4_000
+
 
 class ChatMessage(models.Model):
     trip = models.ForeignKey(Trip, on_delete=models.CASCADE, related_name="chat_messages")
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    text = models.TextField(max_length=4_000)
+    text = models.TextField(max_length=MAX_TEXT)
     # Chosen by the client so a resend after a reconnect is recognised (idempotent send).
     client_message_id = models.CharField(max_length=64, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

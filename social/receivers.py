@@ -131,19 +131,19 @@ def notify_journal_comment(
 
 
 def connect() -> None:
-    """Connected from SocialConfig.ready(); each app only if it is installed."""
+    """Connected from SocialConfig.ready(); each app only if it is installed. The senders
+    are named by label (Django resolves them lazily), so social imports no model of
+    photos or journals: an app left out of INSTALLED_APPS is never loaded for this."""
     if apps.is_installed("photos"):
-        from photos.models import PhotoComment, PhotoReaction
-
         post_save.connect(
-            notify_photo_comment, sender=PhotoComment, dispatch_uid="social.photo_comment_notify"
+            notify_photo_comment, sender="photos.PhotoComment", dispatch_uid="social.photo_comment_notify"
         )
         post_save.connect(
-            notify_photo_reaction, sender=PhotoReaction, dispatch_uid="social.photo_reaction_notify"
+            notify_photo_reaction, sender="photos.PhotoReaction", dispatch_uid="social.photo_reaction_notify"
         )
     if apps.is_installed("journals"):
-        from journals.models import JournalComment
-
         post_save.connect(
-            notify_journal_comment, sender=JournalComment, dispatch_uid="social.journal_comment_notify"
+            notify_journal_comment,
+            sender="journals.JournalComment",
+            dispatch_uid="social.journal_comment_notify",
         )

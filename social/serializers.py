@@ -7,8 +7,7 @@ import unicodedata
 
 from rest_framework import serializers
 
-from social.models import Activity, ChatMessage, Notification, Rsvp, RsvpStatus
-from social.services import MAX_TEXT
+from social.models import MAX_TEXT, Activity, ChatMessage, Notification, Rsvp, RsvpStatus
 from trava.accounts.serializers import UserSerializer
 
 MAX_ID = 2**63 - 1

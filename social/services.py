@@ -13,14 +13,22 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from social.models import Activity, ChatMessage, Notification, NotificationKind, Rsvp, RsvpStatus
+from social.models import (
+    MAX_TEXT,
+    Activity,
+    ChatMessage,
+    Notification,
+    NotificationKind,
+    Rsvp,
+    RsvpStatus,
+)
+from social.signals import notifications_read
 from trips.models import Trip, TripMember
 from trips.permissions import can_participate_in_trip
 
 # `@name` not preceded by a word character or another `@` (so e-mail addresses do not
 # mention anyone). Django usernames may contain letters, digits and @.+-_.
 MENTION = re.compile(r"(?<![\w@])@([\w.+-]{1,150})")
-MAX_TEXT = 4_000
 
 
 def notification_create(
@@ -38,8 +46,6 @@ def notifications_mark_read(*, user: Any, ids: list[int] | None = None) -> int:
     unread = Notification.objects.filter(recipient=user, read_at__isnull=True)
     if ids is not None:
         unread = unread.filter(pk__in=ids)
-    from social.signals import notifications_read  # signals -> events -> serializers -> here
-
     # Locked, so the rows announced are exactly the rows this call marks.
     marked = list(unread.select_for_update().values_list("pk", flat=True))
     if not marked:

@@ -7,8 +7,16 @@ against this. Plain data, no imports of the apps or of realtime.
 
 from __future__ import annotations
 
+import copy
+import logging
 from dataclasses import dataclass, field
 from typing import Any
+
+import jsonschema
+from django.conf import settings
+from drf_spectacular.generators import SchemaGenerator
+
+logger = logging.getLogger("trava.events")
 
 ACTIONS = ["created", "updated", "deleted"]
 
@@ -261,8 +269,6 @@ def openapi_to_json_schema(node: Any) -> Any:
 def _schema_components() -> dict[str, Any]:
     """The components of this process's own /api/schema/ (generated once)."""
     if not _components_cache:
-        from drf_spectacular.generators import SchemaGenerator
-
         document = SchemaGenerator().get_schema(request=None, public=True)
         _components_cache.update(document["components"]["schemas"])
     return _components_cache
@@ -271,10 +277,6 @@ def _schema_components() -> dict[str, Any]:
 def check_event(type_: str, payload: dict[str, Any]) -> None:
     """Raise EventSchemaError unless `type_` is a catalogued event and `payload` matches
     its schema (the same check the event tests apply to what a socket receives)."""
-    import copy
-
-    import jsonschema
-
     spec = EVENTS.get(type_)
     if spec is None:
         raise EventSchemaError(f"event {type_!r} is not in trava.events_catalogue.EVENTS")
@@ -296,14 +298,10 @@ def check_on_publish(type_: str, payload: dict[str, Any]) -> None:
     """What the publisher calls for every event it sends: when the setting
     EVENTS_VALIDATE_ON_PUBLISH is on (the test settings), check_event, logging the error
     and raising it; otherwise nothing (production does not pay for it)."""
-    from django.conf import settings
-
     if not getattr(settings, "EVENTS_VALIDATE_ON_PUBLISH", False):
         return
     try:
         check_event(type_, payload)
     except EventSchemaError:
-        import logging
-
-        logging.getLogger("trava.events").exception("an event does not match its catalogue entry")
+        logger.exception("an event does not match its catalogue entry")
         raise

@@ -15,6 +15,7 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import NoReturn
+from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
 import environ
@@ -159,8 +160,6 @@ def parse_database_url(url: str) -> dict:
     """dj_database_url.parse, plus libpq's several hosts (`postgres://u@h1:5432,h2:5433/db
     ?target_session_attrs=read-write`, which dj_database_url refuses): HOST and PORT become
     libpq's comma lists, so a promoted standby is found on the next connection (issue 16)."""
-    from urllib.parse import urlsplit, urlunsplit
-
     parts = urlsplit(url)
     userinfo, at, hostlist = parts.netloc.rpartition("@")
     if "," not in hostlist:
