@@ -40,9 +40,11 @@ superuser: migrate
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# ruff, then the import contracts of pyproject.toml ([tool.importlinter]; style.md rule 4).
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 format: setup
 	$(VENV)/bin/ruff check --fix .
