@@ -2,8 +2,8 @@
 
 `Audience()` (users None) is whoever the room admits; `Audience.of_users(ids)` exactly
 those users. The wire form, stored in the event log and carried to every node, is None
-or a sorted list of ids. The rule that turns a room into an audience is the real-time
-layer's (realtime.rooms), registered here at startup (events.delivery)."""
+or a sorted list of ids. The rule that turns a room into an audience is its room type's,
+registered by the app that brings the room (events.rooms)."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ def user_register(*, username: str, email: str, password: str) -> User:
 
 def user_change_password(*, user: User, password: str) -> User:
     """Set a new (validated) password. Saving it revokes the account's sessions: see
-    realtime.signals (open sockets) and SIMPLE_JWT's CHECK_REVOKE_TOKEN (tokens). Hashed
+    trava.accounts.realtime (open sockets) and SIMPLE_JWT's CHECK_REVOKE_TOKEN (tokens). Hashed
     before the write transaction, as in user_register."""
     user.set_password(password)
     with transaction.atomic():
