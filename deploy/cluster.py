@@ -42,6 +42,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import psycopg
+import redis
+from psycopg import sql
+
 ROOT = Path(__file__).resolve().parent.parent
 NGINX_CONF = ROOT / "deploy" / "nginx.conf"
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/trava_cluster"
@@ -95,9 +99,6 @@ def ensure_database(database_url: str) -> None:
     """CREATE DATABASE when a PostgreSQL URL names one that does not exist yet."""
     if not database_url.startswith(("postgres://", "postgresql://")):
         return
-    import psycopg
-    from psycopg import sql
-
     name = database_url.rsplit("/", 1)[1].split("?", 1)[0]
     maintenance = database_url.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(maintenance, autocommit=True, connect_timeout=5) as conn:
@@ -308,8 +309,6 @@ def stop(run_dir: Path, timeout: float = 20.0, quiet: bool = False, purge_redis:
 
 def purge(redis_url: str, prefix: str) -> None:
     """Delete the cluster's own keys (its TRAVA_REDIS_PREFIX), never anything else."""
-    import redis
-
     client = redis.Redis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)
     try:
         keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
@@ -381,8 +380,6 @@ def pg_start(data: Path, port: int) -> None:
 
 
 def wait_redis(port: int, timeout: float, check: str = "ping") -> None:
-    import redis
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         client = redis.Redis(port=port, socket_timeout=1, socket_connect_timeout=1, decode_responses=True)

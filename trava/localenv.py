@@ -18,6 +18,8 @@ import secrets
 import sys
 from pathlib import Path
 
+import environ
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_ENV_FILE = BASE_DIR / ".env"
 
@@ -47,8 +49,6 @@ def read_local_env() -> Path | None:
     path = env_file()
     if path is None or not path.is_file():
         return None
-    import environ
-
     environ.Env.read_env(path, overwrite=False)
     return path
 
