@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # Trava: one image, N nodes. Built from requirements.txt alone (the runtime: no test tools,
 # which are in requirements-dev.txt) and the entry point `make run` and CI use
-# (`python -m realtime.serve`). A checkout's .env is not copied (.dockerignore).
+# (`python -m realtime.runtime.serve`). A checkout's .env is not copied (.dockerignore).
 
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PYTHONDONTWRITEBYTECODE=1
@@ -40,6 +40,6 @@ EXPOSE 8000
 VOLUME ["/data/media"]
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os,sys,urllib.request; sys.exit(urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"PORT\", \"8000\")}/healthz', timeout=2).status != 200)"]
-# realtime.serve wraps daphne: protocol-level pings, frame size limit, proxy headers
+# realtime.runtime.serve wraps daphne: protocol-level pings, frame size limit, proxy headers
 # (PROXY_HEADER) and a graceful SIGTERM that closes every socket with 1012.
-ENTRYPOINT ["python", "-m", "realtime.serve"]
+ENTRYPOINT ["python", "-m", "realtime.runtime.serve"]

@@ -30,7 +30,7 @@ migrate: setup
 	$(PY) manage.py migrate --noinput
 
 run: migrate
-	exec $(PY) -m realtime.serve --host $(HOST) --port $(PORT)
+	exec $(PY) -m realtime.runtime.serve --host $(HOST) --port $(PORT)
 
 # A staff user for /admin/ (asks for name and password; or set DJANGO_SUPERUSER_USERNAME,
 # _EMAIL, _PASSWORD and pass ARGS=--noinput).

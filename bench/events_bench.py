@@ -3,7 +3,7 @@ costs, against the code before it (the baseline commit) in the same run.
 
 The baseline is the newest commit whose trava/settings.py does not mention `events.db`
 (or `--baseline REV`), checked out in a temporary `git worktree` and served by the same
-virtualenv (`python -m realtime.serve` from that folder); the current one is this
+virtualenv (`python -m realtime.runtime.serve` from that folder); the current one is this
 checkout's working tree. Each gets its own fresh database: two PostgreSQL databases the
 bench creates and drops when DATABASE_URL is set (any database on that server: only its
 host and credentials are used), else two SQLite files. Both run single-node on the
@@ -136,7 +136,7 @@ class Databases:
 
 
 class Node:
-    """`python -m realtime.serve` from a source tree, with its own database."""
+    """`python -m realtime.runtime.serve` from a source tree, with its own database."""
 
     def __init__(self, name: str, tree: Path, env: dict[str, str], tmp: Path) -> None:
         self.name, self.tree, self.env = name, tree, env
@@ -165,7 +165,15 @@ class Node:
     def start(self, timeout: float = 90.0) -> None:
         with self.log_path.open("ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "realtime.serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                [
+                    sys.executable,
+                    "-m",
+                    "realtime.runtime.serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                ],
                 cwd=self.tree,
                 env=self.env,
                 stdout=out,

@@ -1,7 +1,7 @@
 """`python -m bench.run` (`make bench`): Trava against a bare `websockets` server, same workload.
 
 Starts every server itself on free loopback ports: the bare baseline and a Trava node
-(`python -m realtime.serve`, the `make run` entry point) on a bench database (a temporary
+(`python -m realtime.runtime.serve`, the `make run` entry point) on a bench database (a temporary
 SQLite file, migrated, or --database-url) with the rate limits lifted so the one sender is
 not throttled. For each size C (default 200 and 1000) both get a fresh process and the
 same workload (bench/loadgen.py); with REDIS_URL set, Trava also runs on one and on two

@@ -90,13 +90,13 @@ def bare_server(secret: str, log_dir: Path) -> ServerProcess:
 
 
 def trava_node(env: dict[str, str], log_dir: Path, name: str = "trava") -> ServerProcess:
-    """`python -m realtime.serve` (the `make run` entry point) with the open-files limit raised."""
+    """`python -m realtime.runtime.serve` (the `make run` entry point) with the open-files limit raised."""
     port = free_port()
     argv = [
         sys.executable,
         "-m",
         "bench.with_nofile",
-        "realtime.serve",
+        "realtime.runtime.serve",
         "--host",
         "127.0.0.1",
         "--port",

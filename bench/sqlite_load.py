@@ -5,7 +5,7 @@ then R rounds of: create a trip, post M chat messages to it, create an album and
 photo (a real JPEG) to it. Every request goes through REST, so every one is a write or
 ends in one.
 
-The server is started like `make run`: `python -m realtime.serve` with trava.settings, the
+The server is started like `make run`: `python -m realtime.runtime.serve` with trava.settings, the
 checkout's .env (DEBUG=1) and the embedded defaults -- SQLite with its WAL / IMMEDIATE /
 busy-timeout options and the in-memory channel layer -- on a fresh, migrated SQLite file in
 a temporary folder (the checkout's db.sqlite3 is never touched); only the sign-up and
@@ -75,7 +75,7 @@ class Server(ServerProcess):
                 "PYTHONUNBUFFERED": "1",
             }
         )
-        argv = [sys.executable, "-m", "realtime.serve", "--host", "127.0.0.1", "--port", str(port)]
+        argv = [sys.executable, "-m", "realtime.runtime.serve", "--host", "127.0.0.1", "--port", str(port)]
         super().__init__("server", argv, env, workdir, port)
 
     @property
@@ -228,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
             server.start()
         base_url = options.url or server.url  # type: ignore[union-attr]
         result = asyncio.run(run_load(base_url, options.clients, options.rounds, options.messages))
-        result["server"] = options.url or "python -m realtime.serve, embedded SQLite (WAL, IMMEDIATE)"
+        result["server"] = options.url or "python -m realtime.runtime.serve, embedded SQLite (WAL, IMMEDIATE)"
         if server is not None:
             log = server.log()
             result["server_log_database_locked"] = log.count("database is locked")

@@ -5,7 +5,7 @@
     python deploy/cluster.py status [--dir .cluster]
 
 PostgreSQL and Redis come from DATABASE_URL / REDIS_URL (defaults below; the database is
-created if missing, then migrated). Each node is `python -m realtime.serve` (the entry
+created if missing, then migrated). Each node is `python -m realtime.runtime.serve` (the entry
 point of `make run` and the Dockerfile) on a free loopback port with its own NODE_ID and
 PROXY_HEADER=X-Real-IP. nginx runs in the foreground of its own background process with a
 copy of deploy/nginx.conf -- the single source of the proxy settings -- in which only the
@@ -175,7 +175,7 @@ def read_state(run_dir: Path) -> dict | None:
 
 
 def running(state: dict) -> list[tuple[str, int, str]]:
-    procs = [(f"node {n['id']}", n["pid"], "realtime.serve") for n in state.get("nodes", [])]
+    procs = [(f"node {n['id']}", n["pid"], "realtime.runtime.serve") for n in state.get("nodes", [])]
     if state.get("nginx_pid"):
         procs.append(("nginx", state["nginx_pid"], "nginx"))
     procs += [(r["label"], r["pid"], "redis-server") for r in state.get("ha", {}).get("redis", [])]
@@ -221,7 +221,15 @@ def start(run_dir: Path, nodes: int, port: int, timeout: float, ha: bool = False
         for n in range(1, nodes + 1):
             node_port, node_id = free_port(), f"node{n}"
             process = spawn(
-                [sys.executable, "-m", "realtime.serve", "--host", "127.0.0.1", "--port", str(node_port)],
+                [
+                    sys.executable,
+                    "-m",
+                    "realtime.runtime.serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(node_port),
+                ],
                 node_env(run_dir, node_id, services),
                 run_dir / f"{node_id}.log",
             )

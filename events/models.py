@@ -26,7 +26,7 @@ class LoggedEvent(models.Model):
     event_id = models.BigIntegerField()
     type = models.CharField(max_length=64)
     payload = models.JSONField()
-    # Who may receive it (realtime.audience wire form): null for whoever the room admits,
+    # Who may receive it (realtime.delivery.audience wire form): null for whoever the room admits,
     # else the user ids allowed when it happened.
     audience = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)

@@ -9,7 +9,7 @@ nginx's `client_max_body_size` does in front of production nodes.
 
 The limit is the largest legitimate body: a photo at PHOTO_MAX_UPLOAD_BYTES plus the
 multipart envelope. It is installed from PhotosConfig.ready(); it belongs with the
-server entry point (realtime.serve) and can move there unchanged.
+server entry point (realtime.runtime.serve) and can move there unchanged.
 """
 
 from __future__ import annotations

@@ -6,7 +6,10 @@ class RealtimeConfig(AppConfig):
 
     def ready(self) -> None:
         from events import delivery
-        from realtime import broadcast, records, rooms, signals
+        from realtime import rooms, signals
+        from realtime.cluster import records
+        from realtime.delivery import broadcast
+        from realtime.ops import admin  # noqa: F401  (registers the Django admin pages)
 
         signals.connect()
         records.connect()

@@ -27,7 +27,7 @@ from realtime import rooms
 from realtime.protocol import MESSAGE_ACK, Err, ProtocolError, Request
 
 if TYPE_CHECKING:
-    from realtime.consumer import RealtimeConsumer
+    from realtime.edge.consumer import RealtimeConsumer
 
 
 @database_sync_to_async

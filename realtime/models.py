@@ -2,7 +2,7 @@
 
 Live state (who is connected, rooms, counters) lives in the registry; these rows are
 what remains after a connection ends, so staff can see recent connections and error
-trends across restarts. Rows are written in batches off the hot path (realtime.records).
+trends across restarts. Rows are written in batches off the hot path (realtime.cluster.records).
 """
 
 from __future__ import annotations

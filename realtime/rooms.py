@@ -21,7 +21,7 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 
-from realtime.audience import EVERYONE, Audience
+from realtime.delivery.audience import EVERYONE, Audience
 
 ROOM_ID = re.compile(r"(trip|album|journal|user)_([1-9][0-9]{0,18})")
 MAX_OBJECT_ID = 2**63 - 1  # a bigint primary key

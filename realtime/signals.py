@@ -9,7 +9,7 @@
 - a collaborator removed from a journal entry: they leave that entry's room if the
   entry is still a draft they can no longer see.
 
-No business logic: each receiver maps the change to a cluster command (realtime.control).
+No business logic: each receiver maps the change to a cluster command (realtime.cluster.control).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
-from realtime import control
+from realtime.cluster import control
 
 
 def _on_commit(fn: Any, *args: Any, **kwargs: Any) -> None:

@@ -3,7 +3,8 @@ REST API of protocol.md section 8."""
 
 from django.urls import path
 
-from realtime import admin_api, catchup
+from realtime.delivery import catchup
+from realtime.ops import api as admin_api
 
 urlpatterns = [
     path("rooms/<str:room_id>/events/", catchup.RoomEventsView.as_view(), name="room-events"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from realtime.broadcast import abroadcast
+from realtime.delivery.broadcast import abroadcast
 from realtime.protocol import (
     MAX_ROOM_ID_LENGTH,
     MAX_TYPE_LENGTH,
@@ -17,7 +17,7 @@ from realtime.protocol import (
 )
 
 if TYPE_CHECKING:
-    from realtime.consumer import RealtimeConsumer
+    from realtime.session import Session
 
 TEST_BROADCAST = "test_broadcast"
 TEST_BROADCAST_SCHEMA = {
@@ -27,7 +27,7 @@ TEST_BROADCAST_SCHEMA = {
 }
 
 
-async def test_broadcast(session: RealtimeConsumer, request: Request) -> None:
+async def test_broadcast(session: Session, request: Request) -> None:
     """A staff client makes this node broadcast `{roomId, type, payload}` as a room event;
     answered `test_broadcast_ack {eventId}`. Anyone else: an unknown type, as without it."""
     if not session.user.is_staff:

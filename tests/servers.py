@@ -1,6 +1,6 @@
 """Real daphne processes for end-to-end tests: real HTTP, real WebSocket frames.
 
-Each node runs `python -m realtime.serve` (the same entry point as `make run` and the
+Each node runs `python -m realtime.runtime.serve` (the same entry point as `make run` and the
 Dockerfile) against the test database and, when REDIS_URL is set, the test's own Redis
 prefix (inherited through the environment).
 """
@@ -72,7 +72,7 @@ class DaphneNode:
         env.update(self.extra_env)
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "realtime.serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            [sys.executable, "-m", "realtime.runtime.serve", "--host", "127.0.0.1", "--port", str(self.port)],
             cwd=ROOT,
             env=env,
             stdout=log,

@@ -11,8 +11,8 @@ django_asgi_app = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
-from realtime.routing import websocket_urlpatterns  # noqa: E402
-from realtime.security import OriginCheck  # noqa: E402
+from realtime.edge.routing import websocket_urlpatterns  # noqa: E402
+from realtime.edge.security import OriginCheck  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

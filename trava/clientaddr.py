@@ -4,7 +4,7 @@ The address is the socket's peer, or, when `PROXY_HEADER` names a header (e.g.
 `X-Real-IP`, set by the proxy in front of every node), that header's value. Any other
 header (`X-Forwarded-For` included) is something a client can write and is never read.
 Throttles, the metrics network check, log lines and WebSocket connection records all
-call `client_address`; realtime.serve gives daphne the same header, so its access log
+call `client_address`; realtime.runtime.serve gives daphne the same header, so its access log
 and the ASGI scope's `client` agree with it.
 
 With several values (repeated header or a comma list) the first wins, as in daphne's

@@ -5,7 +5,7 @@ random `SECRET_KEY` and `DEBUG=1`:
 
     python -m trava.localenv          # writes .env unless it exists; prints what it did
 
-`trava.settings` reads it for every entry point (`manage.py`, `python -m realtime.serve`,
+`trava.settings` reads it for every entry point (`manage.py`, `python -m realtime.runtime.serve`,
 the tests) through django-environ; variables already in the process environment win.
 `TRAVA_ENV_FILE` names another file; set it empty to read none. A production node has no
 `.env` (the Docker image excludes it) and gets its configuration from the environment.

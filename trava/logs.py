@@ -4,7 +4,7 @@ Callers pass context through `extra` (`client_id`, `user_id`, `room`, `code`, `e
 ...); every line also carries the node. `LOG_FORMAT=plain` gives human-readable lines.
 
 Tokens never reach a log: both formatters pass the finished line (message, extras,
-traceback) through `redact_secrets`, and realtime.serve does the same for daphne's
+traceback) through `redact_secrets`, and realtime.runtime.serve does the same for daphne's
 access log. A URL's `access_token`/`token` parameter (photo files for `<img>` tags,
 the WebSocket's `?token=`) and anything shaped like a JWT become `[redacted]`.
 """

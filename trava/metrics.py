@@ -5,10 +5,10 @@ figure here is per node; the cluster-wide view is the admin API's, from the regi
 Label values are bounded: message types and error codes come from realtime.protocol,
 routes from URL patterns, never from raw client input.
 
-The real-time figures are fed from realtime.stats.STATS, this node's in-memory counters,
+The real-time figures are fed from realtime.delivery.stats.STATS, this node's in-memory counters,
 at scrape time (`sync_realtime`): the hot path only bumps dict counters, and a scrape
 reads exactly what happened. The fan-out and send-latency histograms are observed per
-event by realtime.stats.
+event by realtime.delivery.stats.
 """
 
 from __future__ import annotations
@@ -100,9 +100,9 @@ def _inc_to(counter: Any, labels: tuple[str, ...], total: float) -> None:
 
 
 def sync_realtime() -> None:
-    """Copy this node's real-time counters (realtime.stats.STATS) into the metrics."""
-    from realtime.hub import Hub
-    from realtime.stats import STATS
+    """Copy this node's real-time counters (realtime.delivery.stats.STATS) into the metrics."""
+    from realtime.delivery.hub import Hub
+    from realtime.delivery.stats import STATS
 
     with _sync_lock:
         # dict() copies under the GIL: the event loop may be counting meanwhile.

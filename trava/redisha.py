@@ -1,4 +1,4 @@
-"""Redis through Sentinel (issue 16): the pieces settings and realtime.redisconn share.
+"""Redis through Sentinel (issue 16): the pieces settings and realtime.delivery.redisconn share.
 
 `REDIS_SENTINELS=host:port,host:port` names the Sentinels and `REDIS_SENTINEL_MASTER`
 the monitored primary. Every Redis user then asks a Sentinel where the primary is on each
@@ -6,7 +6,7 @@ new connection: after a failover, the connections to the dead primary fail, the 
 policy reconnects, and the new connection goes to the promoted replica. No node restarts.
 
 - the channel layer: channels-redis's own Sentinel host form (`channel_layer_host`);
-- the registry and the hot window: `async_pool` (realtime.redisconn);
+- the registry and the hot window: `async_pool` (realtime.delivery.redisconn);
 - the REST throttle cache: `SentinelRedisCache`, Django's RedisCache whose pool is a
   redis-py SentinelConnectionPool (Django's backend only takes URLs).
 """

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from realtime.web import asyncapi_document
+from realtime.ops.docs import asyncapi_document
 from trava import health
 from trava.metrics import metrics_view
 

@@ -42,7 +42,7 @@ CLIENTS = 9  # three per node on average (nginx: least connections)
 
 
 async def node_of(client: TravaClient) -> str:
-    from realtime.registry import get_registry
+    from realtime.delivery.registry import get_registry
 
     assert client.session is not None
     record = await get_registry().get_client(client.session["clientId"])
@@ -83,7 +83,7 @@ async def post_messages(http: httpx.AsyncClient, trip: Any, token: str, texts: l
 
 
 async def test_kill_9_clients_resume_on_other_nodes_and_presence_is_gone(cluster) -> None:
-    from realtime.registry import get_registry
+    from realtime.delivery.registry import get_registry
 
     ensure_running(cluster.nodes)
     trip, room, users, clients = await room_with_clients(cluster, CLIENTS - 1)

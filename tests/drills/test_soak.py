@@ -59,7 +59,7 @@ async def test_two_minute_soak_with_connection_churn(test_database_url: str) -> 
 
 
 async def _soak(node: Any) -> None:
-    from realtime.registry import get_registry
+    from realtime.delivery.registry import get_registry
 
     owner = await make_user()
     steady_users = [await make_user() for _ in range(STEADY)]

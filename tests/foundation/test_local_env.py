@@ -71,7 +71,7 @@ def test_manage_py_reads_the_env_file_and_the_environment_wins(tmp_path: Path) -
 
 
 def test_the_server_entry_point_reads_the_env_file(tmp_path: Path) -> None:
-    """`python -m realtime.serve` (what `make run` execs) with nothing but the file."""
+    """`python -m realtime.runtime.serve` (what `make run` execs) with nothing but the file."""
     env_file = tmp_path / ".env"
     write_local_env(env_file)
     port = free_port()
@@ -81,7 +81,7 @@ def test_the_server_entry_point_reads_the_env_file(tmp_path: Path) -> None:
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "realtime.serve", "--port", str(port)],
+        [sys.executable, "-m", "realtime.runtime.serve", "--port", str(port)],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -102,7 +102,7 @@ def test_the_server_entry_point_reads_the_env_file(tmp_path: Path) -> None:
         server.terminate()
         server.communicate(timeout=20)
 
-    without = run(["-m", "realtime.serve", "--port", str(port)], {"TRAVA_ENV_FILE": "", "DEBUG": "1"})
+    without = run(["-m", "realtime.runtime.serve", "--port", str(port)], {"TRAVA_ENV_FILE": "", "DEBUG": "1"})
     assert without.returncode != 0
     assert "SECRET_KEY is not set" in without.stderr
 

@@ -68,7 +68,7 @@ def _b64(data: bytes) -> str:
 
 
 def _forged(token: str, kind: str) -> str:
-    """Tokens simplejwt refuses, built from a real one: the fast HMAC path of realtime.auth
+    """Tokens simplejwt refuses, built from a real one: the fast HMAC path of realtime.edge.auth
     must refuse every one of them too."""
     import hashlib
     import hmac

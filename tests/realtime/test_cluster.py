@@ -89,7 +89,7 @@ async def test_resume_through_another_node(cluster) -> None:
 
 
 async def test_kill_9_leaves_no_ghosts(cluster, daphne_factory) -> None:
-    from realtime.registry import get_registry
+    from realtime.delivery.registry import get_registry
 
     a, _b = cluster
     doomed = daphne_factory(env=FAST_REGISTRY)
@@ -159,7 +159,7 @@ async def test_visitors_leave_when_a_public_trip_goes_private(cluster) -> None:
 
 
 async def test_deactivated_user_and_kicked_client_close_4003_on_any_node(cluster) -> None:
-    from realtime.control import akick_client
+    from realtime.cluster.control import akick_client
 
     a, b = cluster
     alice, bob = await make_user(), await make_user()

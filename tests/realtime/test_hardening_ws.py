@@ -25,7 +25,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture(autouse=True)
 async def _records_written() -> Any:
     """After each test, wait for the node's connection records of the sockets it closed
-    (written realtime.records.FLUSH_DELAY after a close): on PostgreSQL that insert and
+    (written realtime.cluster.records.FLUSH_DELAY after a close): on PostgreSQL that insert and
     the teardown's TRUNCATE can deadlock."""
     yield
     await asyncio.sleep(0.6)

@@ -1,7 +1,7 @@
 """daphne's header checks on `/ws` and the version gate of the upgrade fast path (issue 12).
 
 Raw TCP upgrade requests, sent in one write as a browser does, so they take the fast path
-(realtime.wire.UpgradeSniffer) on a node running the tested versions. A header value
+(realtime.runtime.wire.UpgradeSniffer) on a node running the tested versions. A header value
 holding one of daphne's refused bytes (daphne.utils.INVALID_HEADER_VALUE_BYTES) or a
 header name outside daphne's HEADER_NAME_RE must get daphne's 400, never a 101.
 (autobahn 26.11's own strict header parser already refuses all but \x85, which is
@@ -93,7 +93,7 @@ _real_version = _metadata.version
 
 def _version(name):
     if name.lower() == "autobahn":
-        return "0.0.1"  # a version realtime.wire was not tested with
+        return "0.0.1"  # a version realtime.runtime.wire was not tested with
     return _real_version(name)
 
 

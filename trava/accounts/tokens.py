@@ -1,5 +1,5 @@
 """How a JWT becomes a user: one path for REST (header, `?access_token=`), token refresh
-and the WebSocket (realtime.auth), so they can never disagree.
+and the WebSocket (realtime.edge.auth), so they can never disagree.
 
 simplejwt does the work; this module closes the gaps where a validly signed token with
 odd claims raised instead of being refused:

@@ -7,8 +7,8 @@ the channel and hands each room event, already serialized by `broadcast()`, to t
 sockets of the room by calling their send directly: the layer carries one message per
 node per event, and no consumer has a channel of its own.
 
-Outbound path: each event's WebSocket frame is built once (realtime.frames) and written
-to each member's socket without suspending (realtime.wire: straight to the kernel when
+Outbound path: each event's WebSocket frame is built once (realtime.protocol.frames) and written
+to each member's socket without suspending (realtime.runtime.wire: straight to the kernel when
 nothing is queued, else behind the queued bytes), so delivering to N sockets is N
 non-blocking writes and one slow client cannot stall the others. A client with more than
 WS_MAX_OUTBOUND_BYTES queued (it stopped reading) is closed 1008 and forgotten at once.
@@ -23,11 +23,10 @@ import asyncio
 import contextlib
 import logging
 import random
-import re
 import time
 import uuid
 from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
@@ -35,18 +34,17 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 
 from events import log
-from realtime import audience, protocol, rooms
-from realtime.broadcast import frame_text, missing
-from realtime.frames import text_frame
-from realtime.registry import Left, get_registry
-from realtime.stats import STATS, count_layer_drops, observe_fanout, outbound_type
-
-if TYPE_CHECKING:
-    from realtime.consumer import RealtimeConsumer
+from realtime import protocol, rooms
+from realtime.delivery import audience, redisconn
+from realtime.delivery.broadcast import abroadcast, frame_text, missing
+from realtime.delivery.groups import ALL_NODES_GROUP, node_group, room_group
+from realtime.delivery.registry import Left, get_registry
+from realtime.delivery.stats import STATS, count_layer_drops, observe_fanout, outbound_type
+from realtime.protocol.frames import text_frame
+from realtime.session import Session
 
 logger = logging.getLogger(__name__)
 
-ALL_NODES_GROUP = "nodes.all"
 _STRIPES = 64
 
 
@@ -96,10 +94,6 @@ def _load_user(user_id: int) -> Any:
     return get_user_model().objects.filter(pk=user_id).first()
 
 
-def node_group(node_id: str) -> str:
-    return "node." + re.sub(r"[^A-Za-z0-9._-]", "-", node_id)[:80]
-
-
 class Hub:
     # One hub per event loop: under daphne that is one per process. (In-process test
     # harnesses run a loop per test; a hub bound to a finished loop must not be reused.)
@@ -110,12 +104,12 @@ class Hub:
         self.node_id: str = settings.NODE_ID
         self.layer: Any = get_channel_layer()
         self.registry = get_registry()
-        # Per local room, the ids this node has handed to its members (realtime.hub.Seen):
+        # Per local room, the ids this node has handed to its members (realtime.delivery.hub.Seen):
         # each id is delivered once, and the catch-up fills what the layer did not bring.
         self.seen: dict[str, Seen] = {}
         self.channel = ""
-        self.connections: dict[str, RealtimeConsumer] = {}
-        self.rooms: dict[str, set[RealtimeConsumer]] = {}  # local members per room
+        self.connections: dict[str, Session] = {}
+        self.rooms: dict[str, set[Session]] = {}  # local members per room
         self.subscribed: set[str] = set()  # rooms whose group this node's channel is in
         # Striped locks: group_add/discard of one room never interleave (join vs. leave).
         self.locks = [asyncio.Lock() for _ in range(_STRIPES)]
@@ -145,8 +139,6 @@ class Hub:
         return cls._instances[loop]
 
     async def start(self) -> None:
-        from realtime import redisconn
-
         if settings.REDIS_URL:
             redisconn.keep_for_this_loop()
         count_layer_drops()
@@ -183,7 +175,7 @@ class Hub:
             await session.send_close(code)
         limit = asyncio.Semaphore(50)
 
-        async def forget(session: RealtimeConsumer) -> None:
+        async def forget(session: Session) -> None:
             async with limit:
                 await session.cleanup()
 
@@ -194,7 +186,7 @@ class Hub:
         logger.info("realtime hub of node %s drained %d connections", self.node_id, len(sessions))
 
     # --- local sockets -------------------------------------------------------------------
-    def admit(self, session: RealtimeConsumer) -> bool:
+    def admit(self, session: Session) -> bool:
         """False when this node is at WS_MAX_CONNECTIONS or shutting down."""
         if self.draining or len(self.connections) >= settings.WS_MAX_CONNECTIONS:
             return False
@@ -202,16 +194,16 @@ class Hub:
         STATS.counters["connectionsTotal"] += 1
         return True
 
-    def forget(self, session: RealtimeConsumer) -> None:
+    def forget(self, session: Session) -> None:
         self.connections.pop(session.client_id, None)
 
-    async def subscribe(self, session: RealtimeConsumer, room_id: str) -> None:
+    async def subscribe(self, session: Session, room_id: str) -> None:
         """Add a local member; the node joins the room's group if it is the first. Returns
         once the group membership is in place, so later events reach this node."""
         self.rooms.setdefault(room_id, set()).add(session)
         await self._sync_group(room_id)
 
-    async def unsubscribe(self, session: RealtimeConsumer, room_id: str) -> None:
+    async def unsubscribe(self, session: Session, room_id: str) -> None:
         members = self.rooms.get(room_id)
         if members is not None:
             members.discard(session)
@@ -226,11 +218,11 @@ class Hub:
         async with self.locks[hash(room_id) % _STRIPES]:
             wanted = room_id in self.rooms
             if wanted and (force or room_id not in self.subscribed):
-                await self.layer.group_add(rooms.group_name(room_id), self.channel)
+                await self.layer.group_add(room_group(room_id), self.channel)
                 self.subscribed.add(room_id)
             elif not wanted and room_id in self.subscribed:
                 self.subscribed.discard(room_id)
-                await self.layer.group_discard(rooms.group_name(room_id), self.channel)
+                await self.layer.group_discard(room_group(room_id), self.channel)
 
     async def regroup(self) -> None:
         """Renew every group membership: channels-redis expires them (group_expiry), so a
@@ -265,9 +257,9 @@ class Hub:
                 logger.exception("node channel message %r failed", message.get("type"))
 
     async def deliver(self, room_id: str, event_id: int, text: str, aud: list[int] | None = None) -> None:
-        """One room event to every local member its audience admits (realtime.audience,
+        """One room event to every local member its audience admits (realtime.delivery.audience,
         the same rule as replay): the frame is built once, and each member's share is one
-        non-blocking socket write (realtime.wire), with no task, coroutine or dict
+        non-blocking socket write (realtime.runtime.wire), with no task, coroutine or dict
         allocation per socket. Members still joining buffer the event (replay first);
         events their join already covered are skipped."""
         members = self.rooms.get(room_id)
@@ -293,13 +285,13 @@ class Hub:
                 receivers.append(session)
         await self._fan_out(receivers, text)
 
-    async def _fan_out(self, sessions: list[RealtimeConsumer], text: str) -> None:
+    async def _fan_out(self, sessions: list[Session], text: str) -> None:
         frame = text_frame(text)
         sent = 0
         overflowed = []
         for session in sessions:
             wire = session.wire
-            if wire is None:  # not under realtime.serve (test harness): the ASGI send
+            if wire is None:  # not under realtime.runtime.serve (test harness): the ASGI send
                 await session.push(text)
                 continue
             if session.closed:
@@ -316,7 +308,7 @@ class Hub:
             session.overflowed()
 
     async def control(self, message: dict[str, Any]) -> None:
-        """Cluster commands (realtime.control): kick, deactivate, recheck access."""
+        """Cluster commands (realtime.cluster.control): kick, deactivate, recheck access."""
         kind = message.get("kind")
         if kind == "kick":
             session = self.connections.get(message.get("clientId", ""))
@@ -458,8 +450,6 @@ class Hub:
         await self.announce_left(await self.registry.sweep())
 
     async def announce(self, room_id: str, type_: str, user: dict[str, Any]) -> None:
-        from realtime.broadcast import abroadcast
-
         room = rooms.parse_room_id(room_id)
         if room is not None and room.type.name != "user":  # no presence in personal rooms
             # Presence is an event of the room like any other: logged, for its audience now.

@@ -1,8 +1,8 @@
 """What staff can see and do with the live real-time layer, for the whole cluster: the one
-home of the logic behind the admin REST API (realtime.admin_api) and the Django admin
-pages (realtime.admin).
+home of the logic behind the admin REST API (realtime.ops.api) and the Django admin
+pages (realtime.ops.admin).
 
-Everything is read from the registry (realtime.registry), so every node answers for every
+Everything is read from the registry (realtime.delivery.registry), so every node answers for every
 node. Node counters reach the registry with each heartbeat (REGISTRY_HEARTBEAT); the node
 answering a request overlays its own live counters, so its share is exact and the other
 nodes' lag by at most one heartbeat. Rates come from the per-heartbeat activity samples
@@ -20,14 +20,16 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
 from events import log
 from realtime import protocol, rooms
-from realtime.broadcast import abroadcast, abroadcast_all
-from realtime.control import akick_client
-from realtime.registry import get_registry
-from realtime.registry.base import RATE_WINDOW_MS, activity_sample, now_ms
+from realtime.cluster.control import akick_client
+from realtime.delivery.broadcast import abroadcast, abroadcast_all
+from realtime.delivery.hub import Hub
+from realtime.delivery.registry import get_registry
+from realtime.delivery.registry.base import RATE_WINDOW_MS, activity_sample, now_ms
 
 KIND_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 DEFAULT_KIND = "announcement"
@@ -70,8 +72,6 @@ def validate_room_id(value: str) -> str:
 # --- this node's live view -----------------------------------------------------------------
 def _local_hub() -> Any:
     """This node's hub when called on its event loop (a request served by daphne)."""
-    from realtime.hub import Hub
-
     return Hub.current()
 
 
@@ -270,8 +270,6 @@ async def client_kick(client_id: str) -> str | None:
 
 def resolve_user(value: str) -> int | None:
     """`?user=` is a user id or a username (sync: ORM). None: no such user."""
-    from django.contrib.auth import get_user_model
-
     value = value.strip()
     if value.isdigit():
         return int(value)

@@ -1,5 +1,5 @@
 """The admin REST API of protocol.md section 8 (`/api/websocket/...`), staff only: thin
-DRF views over realtime.admin_services, cluster-wide through the registry.
+DRF views over realtime.ops.services, cluster-wide through the registry.
 
 Response bodies are built by the services (camelCase already); the serializers below
 validate the broadcast input and document every shape in the OpenAPI schema. Maps keyed
@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from realtime import admin_services as services
+from realtime.ops import services as services
 from trava.accounts.serializers import UserSerializer
 from trava.api.renderers import CamelCaseJSONRenderer
 

@@ -18,9 +18,9 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 
-from realtime.broadcast import run_from_sync
-from realtime.hub import ALL_NODES_GROUP, node_group
-from realtime.registry import get_registry
+from realtime.delivery.broadcast import run_from_sync
+from realtime.delivery.groups import ALL_NODES_GROUP, node_group
+from realtime.delivery.registry import get_registry
 
 logger = logging.getLogger(__name__)
 

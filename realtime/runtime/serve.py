@@ -1,4 +1,4 @@
-"""`python -m realtime.serve`: daphne with Trava's settings and a graceful shutdown.
+"""`python -m realtime.runtime.serve`: daphne with Trava's settings and a graceful shutdown.
 
 Used by `make run`, the Dockerfile, the cluster scripts and the test harness, so every
 node runs with the same protocol-level ping, frame size limit and proxy-header handling.
@@ -14,7 +14,7 @@ We run daphne's `Server` ourselves (not its CLI) for two reasons:
 - Close codes: autobahn's `sendClose` accepts only 1000 and 3000-4999, so daphne cannot
   send the registered codes we use (1001 idle, 1008 slow consumer, 1012 restart, 1013
   try again later); `TravaWebSocketProtocol` sends those as a raw close frame.
-- Speed and memory (issue 9): `TravaServer` and `TravaWebSocketProtocol` (realtime.wire)
+- Speed and memory (issue 9): `TravaServer` and `TravaWebSocketProtocol` (realtime.runtime.wire)
   give each connection a small input queue, release daphne's HTTP channel after the
   upgrade, write prepared frames straight to the socket, and close slow readers 1008.
 """
@@ -29,7 +29,7 @@ import signal
 import sys
 import time
 
-logger = logging.getLogger("realtime.serve")
+logger = logging.getLogger("realtime.runtime.serve")
 
 SHUTDOWN_TIMEOUT = 8.0  # seconds for the drain and the clients' close handshakes
 
@@ -49,7 +49,7 @@ def main(args: list[str] | None = None) -> None:
     from daphne.endpoints import build_endpoint_description_strings
     from django.conf import settings
 
-    from realtime.wire import TravaServer
+    from realtime.runtime.wire import TravaServer
     from trava.asgi import application
 
     proxy = settings.PROXY_HEADER
@@ -103,7 +103,7 @@ def _http_access_log() -> object:
 
 
 def _protocol_class() -> type:
-    from realtime.wire import TravaWebSocketProtocol
+    from realtime.runtime.wire import TravaWebSocketProtocol
 
     return TravaWebSocketProtocol
 
@@ -112,14 +112,14 @@ def _ready(server: object) -> None:
     """Called by daphne just before the reactor runs (its factories exist by then)."""
     from django.conf import settings
 
-    from realtime.hub import Hub
+    from realtime.delivery.hub import Hub
 
     factory = server.ws_factory  # type: ignore[attr-defined]
     factory.setProtocolOptions(failByDrop=False)
     protocol_class = _protocol_class()
     protocol_class.trava_configure(factory, settings.WS_MAX_OUTBOUND_BYTES, settings.WS_SLOW_CLOSE_TIMEOUT)
     factory.protocol = protocol_class
-    from realtime.wire import install_upgrade_fast_path
+    from realtime.runtime.wire import install_upgrade_fast_path
 
     # Only on the daphne/Twisted/autobahn versions it was tested with (a warning otherwise).
     install_upgrade_fast_path(server)
@@ -148,7 +148,7 @@ def _ready(server: object) -> None:
 async def _shutdown(server: object) -> None:
     from daphne.ws_protocol import WebSocketProtocol
 
-    from realtime.hub import Hub
+    from realtime.delivery.hub import Hub
 
     deadline = time.monotonic() + SHUTDOWN_TIMEOUT
     try:
@@ -158,7 +158,7 @@ async def _shutdown(server: object) -> None:
     except Exception:
         logger.exception("drain failed; stopping anyway")
     try:  # the drained sockets' connection records, in one write
-        from realtime import records
+        from realtime.cluster import records
 
         await asyncio.wait_for(records.flush(), timeout=SHUTDOWN_TIMEOUT / 4)
     except Exception:

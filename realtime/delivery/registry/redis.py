@@ -25,8 +25,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from realtime import redisconn
-from realtime.registry.base import (
+from realtime.delivery import redisconn
+from realtime.delivery.registry.base import (
     Left,
     Registry,
     activity_sample,

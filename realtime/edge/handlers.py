@@ -10,27 +10,25 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils.module_loading import import_string
 
 from events import log
-from realtime import audience, protocol, rooms
-from realtime.auth import AuthFailed, authenticate_token
-from realtime.broadcast import frame_text
+from realtime import protocol, rooms
+from realtime.delivery import audience
+from realtime.delivery.broadcast import frame_text
+from realtime.delivery.stats import ws_event
+from realtime.edge.auth import AuthFailed, authenticate_token
 from realtime.protocol import Close, Err, ProtocolError, Request
-from realtime.stats import ws_event
-
-if TYPE_CHECKING:
-    from realtime.consumer import RealtimeConsumer
+from realtime.session import RoomSubscription, Session
 
 PRE_AUTH_TYPES = frozenset({protocol.AUTHENTICATE, protocol.PING})
-Handler = Callable[["RealtimeConsumer", Request], Awaitable[None]]
+Handler = Callable[["Session", Request], Awaitable[None]]
 
 
-async def handle(session: RealtimeConsumer, request: Request) -> None:
+async def handle(session: Session, request: Request) -> None:
     if session.user is None and request.type not in PRE_AUTH_TYPES:
         raise ProtocolError(Err.NOT_AUTHENTICATED, "Authenticate first.")
     handler = HANDLERS.get(request.type)
@@ -50,15 +48,15 @@ def extra_handlers() -> dict[str, Handler]:
     return {type_: import_string(path) for type_, path in settings.WS_EXTRA_HANDLERS.items()}
 
 
-async def ping(session: RealtimeConsumer, request: Request) -> None:
+async def ping(session: Session, request: Request) -> None:
     await session.reply(protocol.PONG, request.payload, request.id)
 
 
-async def authenticate_message(session: RealtimeConsumer, request: Request) -> None:
+async def authenticate_message(session: Session, request: Request) -> None:
     await authenticate(session, request.payload["token"], request.id)
 
 
-async def authenticate(session: RealtimeConsumer, token: str, reply_to: str | None) -> None:
+async def authenticate(session: Session, token: str, reply_to: str | None) -> None:
     """First authentication, or a re-authentication that extends the session."""
     assert session.hub is not None
     try:
@@ -107,12 +105,10 @@ async def authenticate(session: RealtimeConsumer, token: str, reply_to: str | No
     await session.reply(protocol.AUTHENTICATED, payload, reply_to)
 
 
-async def _subscribe(
-    session: RealtimeConsumer, room_id: str, *, announce: bool, via_staff: bool = False
-) -> None:
+async def _subscribe(session: Session, room_id: str, *, announce: bool, via_staff: bool = False) -> None:
     """Local subscription and registry membership; presence announced on a first join."""
     assert session.hub is not None
-    subscription = session.rooms.setdefault(room_id, _new_subscription())
+    subscription = session.rooms.setdefault(room_id, RoomSubscription())
     subscription.via_staff = via_staff
     await session.hub.subscribe(session, room_id)
     user = session.user_dict()
@@ -127,13 +123,7 @@ async def _subscribe(
         subscription.buffer = None  # personal room: no replay, deliver straight away
 
 
-def _new_subscription() -> Any:
-    from realtime.consumer import RoomSubscription
-
-    return RoomSubscription()
-
-
-async def join_room(session: RealtimeConsumer, request: Request) -> None:
+async def join_room(session: Session, request: Request) -> None:
     """Subscribe first, then replay: events sent meanwhile are buffered, and those the
     replay (or the join point) already covers are dropped, so none is lost or doubled."""
     assert session.hub is not None
@@ -170,7 +160,7 @@ async def join_room(session: RealtimeConsumer, request: Request) -> None:
     if subscription is None:  # closed or revoked meanwhile
         return
     session.hub.room_head(room.value, replay.last_event_id)
-    # The replay applies the live rule (realtime.audience): only the events this client
+    # The replay applies the live rule (realtime.delivery.audience): only the events this client
     # could have received when they happened. Access gained since opens nothing older.
     for row in replay.events:
         allowed = audience.from_wire(row.audience)
@@ -209,7 +199,7 @@ def _replay(room_id: str, since: int | None, epoch: str | None) -> log.Replay:
     return log.replay(room_id, since, epoch)
 
 
-async def _undo_join(session: RealtimeConsumer, room_id: str) -> None:
+async def _undo_join(session: Session, room_id: str) -> None:
     assert session.hub is not None
     if session.rooms.pop(room_id, None) is not None:
         await session.hub.unsubscribe(session, room_id)
@@ -220,7 +210,7 @@ async def _undo_join(session: RealtimeConsumer, room_id: str) -> None:
             )
 
 
-async def leave_room(session: RealtimeConsumer, request: Request) -> None:
+async def leave_room(session: Session, request: Request) -> None:
     assert session.hub is not None
     room_id = request.payload["roomId"]
     if session.rooms.pop(room_id, None) is None:
@@ -232,7 +222,7 @@ async def leave_room(session: RealtimeConsumer, request: Request) -> None:
     await session.reply(protocol.ROOM_LEFT, {"roomId": room_id}, request.id)
 
 
-async def send_message(session: RealtimeConsumer, request: Request) -> None:
+async def send_message(session: Session, request: Request) -> None:
     from realtime import chat
 
     if request.payload["roomId"] not in session.rooms:

@@ -1,7 +1,7 @@
 """The /ws consumer: one per connection, thin. It parses and checks each frame, applies
-the connection's limits, and dispatches by type to realtime.handlers.
+the connection's limits, and dispatches by type to realtime.edge.handlers.
 
-It keeps no channel-layer channel of its own: the node hub (realtime.hub) delivers room
+It keeps no channel-layer channel of its own: the node hub (realtime.delivery.hub) delivers room
 events to it by writing prepared frames to `wire`. Bad messages are answered with an `error` and never
 close the connection; only the policies of protocol.md section 7 close it.
 """
@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
-from collections import Counter
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -21,63 +18,27 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from realtime import protocol, records
-from realtime.frames import text_frame
-from realtime.hub import Hub
-from realtime.limits import FloodDetector, TokenBucket
+from realtime import protocol
+from realtime.delivery.hub import Hub
+from realtime.delivery.stats import DROPPED, STATS, inbound_label, outbound_type, ws_event
+from realtime.edge import handlers
 from realtime.protocol import Close, Err, ProtocolError
-from realtime.stats import DROPPED, STATS, inbound_label, outbound_type, ws_event
+from realtime.protocol.frames import text_frame
+from realtime.session import Session, session_ended
 from trava.clientaddr import client_address
 
 logger = logging.getLogger(__name__)
 
 SUBPROTOCOL = "trava.v1"
-RECENT_ERRORS = 10  # kept per connection for the admin API
 BEARER_PREFIX = "bearer."
 
 
-@dataclass
-class RoomSubscription:
-    # While joining, live events are buffered here (the replay goes first); afterwards
-    # events with eventId <= floor (already covered by the join) are dropped. Each is
-    # (eventId, text, allowed user ids or None: realtime.audience).
-    buffer: list[tuple[int, str, frozenset[int] | None]] | None = field(default_factory=list)
-    floor: int = 0
-    # Joined only through the staff override (admin inspection): every event of the room,
-    # and the room is left when the staff flag goes (realtime.hub recheck).
-    via_staff: bool = False
-
-
-class RealtimeConsumer(AsyncWebsocketConsumer):
+class RealtimeConsumer(Session, AsyncWebsocketConsumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.client_id = os.urandom(16).hex()  # 32 hex digits, as uuid4().hex, cheaper
         self.hub: Hub | None = None
-        self.user: Any = None
-        self.user_id: int | None = None
-        self.expires_at_ms = 0
-        self.rooms: dict[str, RoomSubscription] = {}
-        self.closed = False
-        self.cleaned = False
-        self.registered = False
-        self.admitted = False
-        self.close_code: int | None = None  # sent by us, else received from the client
-        self.rooms_joined = 0
-        self.last_seen = time.monotonic()
-        self.connected_at_ms = protocol.now_ms()
-        self.last_activity_ms = self.connected_at_ms
-        self.messages_in = 0
-        self.messages_out = 0
-        self.errors: Counter[str] = Counter()
-        self.recent_errors: list[dict[str, Any]] = []  # the last RECENT_ERRORS (a list: small idle)
-        self.dirty = False
-        self.bucket = TokenBucket(settings.WS_RATE_LIMIT, settings.WS_RATE_BURST)
-        self.flood = FloodDetector(settings.WS_FLOOD_STRIKES, settings.WS_FLOOD_WINDOW)
         self.auth_timer: asyncio.TimerHandle | None = None
         self.expiry_timer: asyncio.TimerHandle | None = None
-        # daphne's protocol for this socket (realtime.wire), when served by realtime.serve:
-        # frames go straight to it. None under other servers and test harnesses.
-        self.wire: Any = None
 
     # --- ASGI plumbing ----------------------------------------------------------------------
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
@@ -113,8 +74,6 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
 
     # --- connect --------------------------------------------------------------------------
     async def on_connect(self) -> None:
-        from realtime import handlers
-
         offered = self.scope.get("subprotocols") or []
         token = next((p[len(BEARER_PREFIX) :] for p in offered if p.startswith(BEARER_PREFIX)), None)
         if token is None:
@@ -171,9 +130,6 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         delay = max(0.0, expires_at_ms / 1000 - time.time())
         self.expiry_timer = asyncio.get_running_loop().call_later(delay, self._later, self._token_expired)
 
-    def authenticated(self, user: Any) -> None:
-        self.user, self.user_id = user, user.pk
-
     def registered_in_cluster(self) -> None:
         self.registered = True
         if self.auth_timer is not None:
@@ -181,8 +137,6 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
 
     # --- frames -----------------------------------------------------------------------------
     async def on_frame(self, text: str | None, data: bytes | None) -> None:
-        from realtime import handlers
-
         if self.closed:
             return
         self.last_seen = time.monotonic()
@@ -218,7 +172,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
 
     # --- sending ------------------------------------------------------------------------------
     async def push(self, text: str) -> None:
-        """Send one text frame now (never suspends under daphne: see realtime.hub)."""
+        """Send one text frame now (never suspends under daphne: see realtime.delivery.hub)."""
         if self.closed:
             return
         self.messages_out += 1
@@ -255,27 +209,9 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         await self.push(protocol.encode(type_, payload, **extra))
 
     async def send_error(self, code: str, message: str, reply_to: str | None, **extra: Any) -> None:
-        self.errors[code] += 1
-        self.recent_errors = [
-            *self.recent_errors[-(RECENT_ERRORS - 1) :],
-            {"code": code, "at": protocol.now_ms()},
-        ]
+        self.note_error(code)
         STATS.errors[code] += 1
-        top = {"replyTo": reply_to} if reply_to is not None else {}
-        payload: dict[str, Any] = {"code": code, "message": message, **extra}
-        if reply_to is not None:
-            payload["replyTo"] = reply_to
-        await self.push(protocol.encode(protocol.ERROR, payload, **top))
-
-    async def deliver(self, room_id: str, event_id: int, text: str) -> None:
-        """A room event from the hub (already serialized once for every member)."""
-        subscription = self.rooms.get(room_id)
-        if subscription is None or self.closed:
-            return
-        if subscription.buffer is not None:
-            subscription.buffer.append((event_id, text))
-        elif event_id > subscription.floor:
-            await self.push(text)
+        await self.push(protocol.encode_error(code, message, reply_to, **extra))
 
     # --- closing ------------------------------------------------------------------------------
     async def send_close(self, code: int) -> None:
@@ -323,7 +259,7 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         if self.admitted:
             STATS.closes[self.close_code or 0] += 1
             ws_event("close", self, code=self.close_code)
-            records.record_session(self)
+            session_ended(self)
 
     async def revoke(self, room_id: str) -> None:
         """The user lost access to a room: remove this connection from it and tell it."""
@@ -337,28 +273,10 @@ class RealtimeConsumer(AsyncWebsocketConsumer):
         if await self.hub.registry.leave(self.client_id, room_id, user, list(self.rooms)):
             await self.hub.announce(room_id, protocol.USER_LEFT, user)
 
-    # --- registry records -----------------------------------------------------------------------
-    def user_dict(self) -> dict[str, Any]:
-        return {"id": self.user_id, "username": self.user.get_username() if self.user else ""}
+    # --- what the connection records show ----------------------------------------------------
+    def remote_address(self) -> str:
+        return client_address(self.scope)
 
-    def record_update(self) -> dict[str, Any]:
-        return {
-            "clientId": self.client_id,
-            "messagesIn": self.messages_in,
-            "messagesOut": self.messages_out,
-            "errors": dict(self.errors),
-            "recentErrors": list(self.recent_errors),
-            "lastActivity": self.last_activity_ms,
-        }
-
-    def client_record(self) -> dict[str, Any]:
+    def user_agent(self) -> str:
         headers = dict(self.scope.get("headers") or [])
-        return {
-            **self.record_update(),
-            "userId": self.user_id,
-            "username": self.user.get_username() if self.user else "",
-            "connectedAt": self.connected_at_ms,
-            "remoteAddress": client_address(self.scope),
-            "userAgent": headers.get(b"user-agent", b"").decode("latin-1")[:256],
-            "rooms": list(self.rooms),
-        }
+        return headers.get(b"user-agent", b"").decode("latin-1")

@@ -1,7 +1,7 @@
 from django.urls import path, re_path
 
-from realtime.consumer import RealtimeConsumer
-from realtime.security import refuse_upgrade
+from realtime.edge.consumer import RealtimeConsumer
+from realtime.edge.security import refuse_upgrade
 
 websocket_urlpatterns = [
     path("ws", RealtimeConsumer.as_asgi()),

@@ -3,7 +3,7 @@
 A connection that ends queues its row; one flush task per event loop writes the queue
 with a single `bulk_create` in one `database_sync_to_async` call, FLUSH_DELAY seconds
 after the first row, so a thousand clients leaving at once cost a few inserts, not a
-thousand thread hops. A graceful shutdown flushes after the drain (realtime.serve); the
+thousand thread hops. A graceful shutdown flushes after the drain (realtime.runtime.serve); the
 registry sweep queues the clients a dead node lost (close code null, `lost`). Rows still
 queued when a process is killed with -9 are lost with it.
 """
@@ -13,12 +13,14 @@ from __future__ import annotations
 import asyncio
 import datetime
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from channels.db import database_sync_to_async
+from django.contrib.auth import get_user_model
 
-if TYPE_CHECKING:
-    from realtime.consumer import RealtimeConsumer
+from realtime.delivery.registry.base import on_clients_lost
+from realtime.models import ConnectionRecord
+from realtime.session import Session, on_session_end
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +39,7 @@ def _at(ms: int | None) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(ms / 1000, datetime.UTC)
 
 
-def row_of_session(session: RealtimeConsumer) -> dict[str, Any]:
+def row_of_session(session: Session) -> dict[str, Any]:
     record = session.client_record()
     return {
         **_row_of_record(record, session.hub.node_id if session.hub else ""),
@@ -76,7 +78,7 @@ def enqueue(row: dict[str, Any]) -> None:
         _flushers[loop] = loop.create_task(_flush_later())
 
 
-def record_session(session: RealtimeConsumer) -> None:
+def record_session(session: Session) -> None:
     """Queue the record of a connection that ended (from the consumer's cleanup)."""
     try:
         enqueue(row_of_session(session))
@@ -114,10 +116,6 @@ async def flush() -> int:
 
 @database_sync_to_async
 def _write(rows: list[dict[str, Any]]) -> int:
-    from django.contrib.auth import get_user_model
-
-    from realtime.models import ConnectionRecord
-
     user_ids = {row["user_id"] for row in rows if row["user_id"]}
     existing = set(get_user_model().objects.filter(pk__in=user_ids).values_list("pk", flat=True))
     records = [
@@ -129,7 +127,7 @@ def _write(rows: list[dict[str, Any]]) -> int:
 
 
 def connect() -> None:
-    """Called from RealtimeConfig.ready: write the records of clients lost with a node."""
-    from realtime.registry.base import on_clients_lost
-
+    """Called from RealtimeConfig.ready: write the records of connections that end here
+    and of the clients lost with a dead node."""
+    on_session_end(record_session)
     on_clients_lost(record_lost)

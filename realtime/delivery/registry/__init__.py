@@ -20,7 +20,7 @@ import functools
 
 from django.conf import settings
 
-from realtime.registry.base import Left, Registry
+from realtime.delivery.registry.base import Left, Registry
 
 __all__ = ["Left", "Registry", "get_registry"]
 
@@ -28,9 +28,9 @@ __all__ = ["Left", "Registry", "get_registry"]
 @functools.cache
 def get_registry() -> Registry:
     if settings.REDIS_URL:
-        from realtime.registry.redis import RedisRegistry
+        from realtime.delivery.registry.redis import RedisRegistry
 
         return RedisRegistry(settings.NODE_ID)
-    from realtime.registry.memory import MemoryRegistry
+    from realtime.delivery.registry.memory import MemoryRegistry
 
     return MemoryRegistry(settings.NODE_ID)

@@ -157,10 +157,13 @@ def encode(type_: str, payload: dict[str, Any], **extra: Any) -> str:
 
 
 def encode_error(code: str, message: str, reply_to: str | None = None, **extra: Any) -> str:
+    """An `error`: the request's id is `payload.replyTo` and top-level `replyTo` (the
+    acks carry it at the top level only)."""
     payload: dict[str, Any] = {"code": code, "message": message, **extra}
-    if reply_to is not None:
-        payload["replyTo"] = reply_to
-    return encode(ERROR, payload)
+    if reply_to is None:
+        return encode(ERROR, payload)
+    payload["replyTo"] = reply_to
+    return encode(ERROR, payload, replyTo=reply_to)
 
 
 def parse_envelope(text: str | None, bytes_data: bytes | None = None) -> Request:

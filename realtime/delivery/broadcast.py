@@ -36,8 +36,9 @@ from events import log
 from events.audience import Audience
 from events.models import LoggedEvent
 from events.publish import log_now
-from realtime import protocol, rooms
-from realtime.stats import STATS, observe_send
+from realtime import protocol
+from realtime.delivery.groups import ALL_NODES_GROUP, room_group
+from realtime.delivery.stats import STATS, observe_send
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ async def asend(items: list[Item]) -> int:
         for room_id, event_id, text, aud in items:
             message = {"type": "room.event", "room": room_id, "id": event_id, "text": text, "aud": aud}
             try:
-                await get_channel_layer().group_send(rooms.group_name(room_id), message)
+                await get_channel_layer().group_send(room_group(room_id), message)
             except Exception:
                 STATS.counters["broadcastFailures"] += 1
                 logger.exception("broadcast to %s failed (the nodes' catch-up delivers it)", room_id)
@@ -139,8 +140,6 @@ async def abroadcast(
 
 async def abroadcast_all(type_: str, payload: dict[str, Any]) -> bool:
     """A message to every authenticated client on every node (no room, no eventId)."""
-    from realtime.hub import ALL_NODES_GROUP
-
     try:
         text = protocol.encode(type_, payload)
         await get_channel_layer().group_send(ALL_NODES_GROUP, {"type": "all.event", "text": text})

@@ -55,7 +55,7 @@ def samples_kept() -> int:
 
 # --- clients lost with their node -------------------------------------------------------
 # Called by the sweep with (the dead node's last stats, its client records) before they
-# are forgotten; realtime.records registers one to write their connection records.
+# are forgotten; realtime.cluster.records registers one to write their connection records.
 LostListener = Callable[[dict[str, Any], list[dict[str, Any]]], Awaitable[None]]
 _lost_listeners: list[LostListener] = []
 

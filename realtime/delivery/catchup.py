@@ -1,6 +1,6 @@
 """`GET /api/rooms/<roomId>/events/?since=<eventId>` (protocol.md 9.3): catching up on a
 room without a socket (mobile background sync). The same events a `join_room {since}`
-replay would give the caller, by the same rule (realtime.audience: only what the caller
+replay would give the caller, by the same rule (realtime.delivery.audience: only what the caller
 could have received when it happened), oldest first, a page at a time.
 
 Access is the room's join rule now (realtime.rooms); a room the caller may not join, or
@@ -19,8 +19,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from events import log
-from realtime import audience, rooms
-from realtime.broadcast import frame
+from realtime import rooms
+from realtime.delivery import audience
+from realtime.delivery.broadcast import frame
 
 PAGE_SIZE, MAX_PAGE_SIZE = 100, 1000
 

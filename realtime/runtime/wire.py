@@ -1,6 +1,6 @@
 """The socket end of a node under daphne: how frames reach the kernel, and slow readers.
 
-Imported by realtime.serve only, after `daphne.server` has installed the asyncio reactor
+Imported by realtime.runtime.serve only, after `daphne.server` has installed the asyncio reactor
 (importing Twisted first would install the default one). The consumer finds the
 protocol through daphne's `send` callable and duck-types on `trava_write`, so nothing
 else imports this module; under a test harness without daphne (channels'
@@ -35,7 +35,7 @@ version `install_upgrade_fast_path` leaves the upgrade to daphne, see TESTED_VER
   `Upgrade: websocket` goes straight to the WebSocket protocol, exactly as daphne's
   upgrade does it (`_raw_query_string`, `transport.protocol`, `makeConnection`,
   `dataReceived`); anything else (REST, partial headers, non-ASCII query) goes to
-  daphne's HTTP protocol unchanged. Plain TCP listeners only (realtime.serve's).
+  daphne's HTTP protocol unchanged. Plain TCP listeners only (realtime.runtime.serve's).
   daphne's request checks (its header-name and header-value validation) are inline in
   `WebRequest.process`, not a function we can call: the sniffer applies daphne's own
   `HEADER_NAME_RE` and `INVALID_HEADER_VALUE_BYTES` (daphne.utils) to every header line,
@@ -137,7 +137,7 @@ class TravaServer(Server):
 
 
 class TravaWebSocketProtocol(WebSocketProtocol):
-    # Set from settings by realtime.serve when the server starts.
+    # Set from settings by realtime.runtime.serve when the server starts.
     trava_limit = 4 * 1024 * 1024  # WS_MAX_OUTBOUND_BYTES
     trava_close_timeout = 10.0  # WS_SLOW_CLOSE_TIMEOUT
     trava_direct = False  # a plain TCP transport: direct sends and a measurable buffer
@@ -180,7 +180,7 @@ class TravaWebSocketProtocol(WebSocketProtocol):
 
     # --- the hot path ----------------------------------------------------------------------
     def trava_write(self, frame: bytes) -> bool:
-        """Write one whole frame (realtime.frames); never blocks. False when the bytes
+        """Write one whole frame (realtime.protocol.frames); never blocks. False when the bytes
         waiting for this client now exceed WS_MAX_OUTBOUND_BYTES (close it: slow reader)."""
         if self.state != _OPEN:
             return True  # closing or closed: frames after a close frame are not allowed
@@ -229,10 +229,10 @@ class TravaWebSocketProtocol(WebSocketProtocol):
             self.sendCloseFrame(code=code, isReply=False)
 
 
-logger = logging.getLogger("realtime.wire")
+logger = logging.getLogger("realtime.runtime.wire")
 
 # The versions whose internals this module was read against and tested with. On any
-# other, realtime.serve runs without the upgrade fast path (daphne's own upgrade).
+# other, realtime.runtime.serve runs without the upgrade fast path (daphne's own upgrade).
 TESTED_VERSIONS: dict[str, tuple[str, ...]] = {
     "daphne": ("4.2.3",),
     "Twisted": ("26.10.0",),

@@ -6,7 +6,7 @@ import copy
 from collections import deque
 from typing import Any
 
-from realtime.registry.base import Left, Registry, activity_sample, members_of, now_ms, samples_kept
+from realtime.delivery.registry.base import Left, Registry, activity_sample, members_of, now_ms, samples_kept
 
 
 class MemoryRegistry(Registry):

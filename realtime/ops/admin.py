@@ -7,7 +7,7 @@
   the global broadcast form is at `.../liveclient/broadcast/`.
 
 The live pages are proxy models' changelists: they read the registry through
-realtime.admin_services, the same functions as the REST API, and store nothing.
+realtime.ops.services, the same functions as the REST API, and store nothing.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
-from realtime import admin_services as services
 from realtime import rooms
 from realtime.models import ConnectionRecord, LiveClient, LiveRoom
+from realtime.ops import services as services
 
 
 @admin.register(ConnectionRecord)
