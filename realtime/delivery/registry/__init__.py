@@ -21,6 +21,8 @@ import functools
 from django.conf import settings
 
 from realtime.delivery.registry.base import Left, Registry
+from realtime.delivery.registry.memory import MemoryRegistry
+from realtime.delivery.registry.redis import RedisRegistry
 
 __all__ = ["Left", "Registry", "get_registry"]
 
@@ -28,9 +30,5 @@ __all__ = ["Left", "Registry", "get_registry"]
 @functools.cache
 def get_registry() -> Registry:
     if settings.REDIS_URL:
-        from realtime.delivery.registry.redis import RedisRegistry
-
         return RedisRegistry(settings.NODE_ID)
-    from realtime.delivery.registry.memory import MemoryRegistry
-
     return MemoryRegistry(settings.NODE_ID)
