@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 import threading
 from datetime import date
 from io import StringIO
+from pathlib import Path
 
 import httpx
 import pytest
@@ -154,3 +158,45 @@ def test_ws_tail_prints_the_events_of_a_live_room(daphne_server) -> None:  # typ
     assert all(line["roomId"] == f"trip_{trip_id}" for line in lines)
     assert [line["eventId"] for line in lines] == [1, 2, 3, 4], "caught up from 0, then live, in order"
     assert "[caught up: 2 events to #2]" in err.getvalue()
+
+
+# Django, DRF and simplejwt made unimportable: the client and the tail need only websockets.
+WITHOUT_DJANGO = (
+    "import runpy, sys\n"
+    "for name in ('django', 'rest_framework', 'rest_framework_simplejwt', 'channels', 'daphne'):\n"
+    "    sys.modules[name] = None\n"
+    "sys.argv = ['python -m realtime.tail', *sys.argv[1:]]\n"
+    "runpy.run_module('realtime.tail', run_name='__main__')\n"
+)
+
+
+def test_the_tail_runs_without_django_against_a_live_room(daphne_server) -> None:  # type: ignore[no-untyped-def]
+    """`python -m realtime.tail` (what `ws_tail` runs on) in a process where importing
+    Django fails: it catches up over REST, joins and prints the live message."""
+    trip_id, token = _trip_with_owner()
+    asyncio.run(_post(daphne_server.http_url, trip_id, token, "before tailing"))
+    process = subprocess.Popen(
+        [sys.executable, "-c", WITHOUT_DJANGO, f"trip_{trip_id}", "--token", token,
+         "--url", daphne_server.ws_url, "--since", "0", "--max-events", "4", "--timeout", "20"],
+        cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"},
+    )  # fmt: skip
+    errors: list[str] = []
+    reader = threading.Thread(target=lambda: errors.extend(process.stderr))  # type: ignore[arg-type]
+    reader.start()
+
+    async def post_once_joined() -> None:
+        await asyncio.wait_for(_until(lambda: any("room_joined" in line for line in errors)), 15)
+        await _post(daphne_server.http_url, trip_id, token, "live")
+
+    try:
+        asyncio.run(post_once_joined())
+        out, _ = process.communicate(timeout=30)
+    finally:
+        process.kill()
+        reader.join(5)
+    assert process.returncode == 0, "".join(errors)
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [line["type"] for line in lines] == ["member_added", "message_sent", "user_joined", "message_sent"]
+    assert [lines[1]["payload"]["text"], lines[3]["payload"]["text"]] == ["before tailing", "live"]
+    assert not any("Traceback" in line for line in errors), "".join(errors)
