@@ -126,6 +126,12 @@ class Hub:
             return None
 
     @classmethod
+    def started(cls) -> list[Hub]:
+        """Every hub started in this process (one under daphne), for a reader off their
+        loops: the metrics scrape (realtime.ops.metrics)."""
+        return list(cls._instances.values())
+
+    @classmethod
     async def get(cls) -> Hub:
         loop = asyncio.get_running_loop()
         hub = cls._instances.get(loop)

@@ -1,10 +1,11 @@
 """This node's counters. They are per node by nature; the hub writes them into the
 registry at each heartbeat, where the admin API sums them over the cluster.
 
-They are also the one feed of this node's Prometheus metrics (trava.metrics): the
+They are also the one feed of this node's Prometheus metrics (realtime.ops.metrics): the
 counters here are plain in-memory increments on the hot path, and /metrics reads them at
 scrape time, so a scrape is exact and a message costs no metrics-library call. The
-histograms (fan-out, send latency) are observed once per event, not per socket.
+histograms (fan-out, send latency), declared here, are observed once per event, not per
+socket.
 
 `ws_event(...)` writes the structured connection log (logger `trava.ws`): connect,
 authenticate, auth failure, join, denial, rate limit, close, one line each, with
@@ -19,6 +20,9 @@ import logging
 import time
 from collections import Counter
 from typing import Any
+
+from django.conf import settings
+from prometheus_client import Histogram
 
 from realtime.protocol import CLIENT_SCHEMAS
 
@@ -76,11 +80,24 @@ def outbound_type(text: str) -> str:
     return text[9:end] if text.startswith('{"type":"') and 9 < end <= 73 else UNKNOWN
 
 
+FANOUT = Histogram(
+    "trava_broadcast_fanout",
+    "Local sockets one room event or broadcast was delivered to.",
+    ["node"],
+    buckets=(0, 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000),
+)
+SEND_LATENCY = Histogram(
+    "trava_event_send_seconds",
+    "Time from a committed change to its event leaving for the channel layer.",
+    ["node"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+
+
 @functools.cache
 def _histograms() -> tuple[Any, Any]:
-    from trava import metrics
-
-    return metrics.broadcast_fanout.labels(metrics.NODE), metrics.event_send_latency.labels(metrics.NODE)
+    """This node's series of the two histograms (the label lookup done once)."""
+    return FANOUT.labels(settings.NODE_ID), SEND_LATENCY.labels(settings.NODE_ID)
 
 
 def observe_fanout(sockets: int) -> None:
