@@ -26,10 +26,6 @@ def can_view_photo(user: Any, photo: Photo) -> bool:
     return can_view_album(user, photo.album)
 
 
-def can_edit_photo(user: Any, photo: Photo) -> bool:
-    return can_edit_album(user, photo.album)
-
-
 def can_interact_with_photo(user: Any, photo: Photo) -> bool:
     """Comment and react: every member, viewers included; not visitors of a public trip."""
     return can_participate_in_trip(user, photo.album.trip_id)

@@ -11,7 +11,6 @@ from django.db.models.functions import Coalesce
 
 from photos.models import Album, Photo, PhotoComment, PhotoReaction
 from trips.models import Trip
-from trips.selectors import trips_visible_to
 
 
 def _count_of(model: type, field: str = "photo") -> Coalesce:
@@ -25,21 +24,11 @@ def _count_of(model: type, field: str = "photo") -> Coalesce:
     return Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
 
 
-def albums_visible_to(user: Any) -> QuerySet[Album]:
-    return Album.objects.filter(trip__in=trips_visible_to(user)).select_related("trip", "created_by")
-
-
 def albums_of_trip(trip: Trip) -> QuerySet[Album]:
     return (
         Album.objects.filter(trip=trip)
         .select_related("trip", "created_by")
         .annotate(photo_count=_count_of(Photo, "album"))
-    )
-
-
-def photos_visible_to(user: Any) -> QuerySet[Photo]:
-    return Photo.objects.filter(album__trip__in=trips_visible_to(user)).select_related(
-        "album", "album__trip", "uploaded_by"
     )
 
 
