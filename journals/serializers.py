@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from journals.models import JournalComment, JournalEntry, JournalRevision
 from trava.accounts.serializers import UserSerializer
+from trava.api.errors import ApiErrorSerializer
 
 
 class JournalEntrySerializer(serializers.ModelSerializer):
@@ -61,9 +62,9 @@ class JournalCommentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class JournalConflictSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
+class JournalConflictSerializer(ApiErrorSerializer):
+    """The API's error shape plus the entry as it is now (a stale `version`'s 409)."""
+
     current = JournalEntrySerializer()
 
 

@@ -11,24 +11,21 @@ from django.utils import timezone
 from journals.models import EntryStatus, JournalCollaborator, JournalComment, JournalEntry, JournalRevision
 from journals.signals import journal_entry_published
 from trava.accounts.models import User
+from trava.api.errors import DomainError
 from trips.models import Trip
 from trips.permissions import can_participate_in_trip, is_trip_member
 
 
-class JournalError(Exception):
-    """A rule was broken; `field` names the offending input."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
-class VersionConflict(Exception):
-    """The edit was based on an old version; `current` is the entry as it is now."""
+class VersionConflict(DomainError):
+    """The edit was based on an old version; `current` is the entry as it is now (the view
+    adds its representation to the answer)."""
 
     def __init__(self, current: JournalEntry) -> None:
-        super().__init__(f"version is now {current.version}")
+        super().__init__(
+            f"The entry changed meanwhile (now version {current.version}): merge and retry.",
+            code="version_conflict",
+            status=409,
+        )
         self.current = current
 
 
@@ -43,7 +40,7 @@ def journal_entry_create(
     *, author: Any, title: str, body: str = "", trip: Trip | None = None
 ) -> JournalEntry:
     if trip is not None and not can_participate_in_trip(author, trip):
-        raise JournalError("trip", "Not a trip you are a member of.")
+        raise DomainError("Not a trip you are a member of.", field="trip")
     entry = JournalEntry.objects.create(author=author, trip=trip, title=title, body=body)
     _revision(entry, author)
     return entry
@@ -95,13 +92,13 @@ def journal_entry_delete(*, entry: JournalEntry) -> None:
 def journal_collaborator_add(*, entry: JournalEntry, username: str) -> User:
     user = User.objects.filter(username__iexact=username, is_active=True).first()
     if user is None:
-        raise JournalError("username", "No such user.")
+        raise DomainError("No such user.", field="username")
     if user.pk == entry.author_id:
-        raise JournalError("username", "The author already edits this entry.")
+        raise DomainError("The author already edits this entry.", field="username")
     # An entry of a trip is edited by members of the trip only (journals.permissions), public
     # trip or not: a collaborator who is no member could never open it.
     if entry.trip_id is not None and not is_trip_member(user, entry.trip_id):
-        raise JournalError("username", "Only members of the entry's trip can collaborate.")
+        raise DomainError("Only members of the entry's trip can collaborate.", field="username")
     try:
         with transaction.atomic():
             JournalCollaborator.objects.create(entry=entry, user=user)

@@ -10,7 +10,7 @@ from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -33,20 +33,9 @@ from journals.serializers import (
     JournalRevisionSerializer,
 )
 from trava.accounts.serializers import UserSerializer
-from trava.api.errors import error_body
+from trava.api.errors import deny_unless, error_responses
 from trips.models import Trip
 from trips.permissions import can_view_trip
-
-ERRORS = {
-    400: OpenApiResponse(description="Invalid input: `{code, message, fields}`."),
-    401: OpenApiResponse(description="Not signed in."),
-    403: OpenApiResponse(description="Readable, but not yours to change."),
-    404: OpenApiResponse(description="Missing, or not readable by you."),
-}
-
-
-def _errors(*codes: int) -> dict[int, OpenApiResponse]:
-    return {code: ERRORS[code] for code in codes}
 
 
 def _visible_entry(user: Any, entry_id: int) -> JournalEntry:
@@ -56,17 +45,8 @@ def _visible_entry(user: Any, entry_id: int) -> JournalEntry:
     return entry
 
 
-def _require(allowed: bool, message: str) -> None:
-    if not allowed:
-        raise PermissionDenied(message)
-
-
 def _represent(entry: JournalEntry) -> dict:
     return JournalEntrySerializer(selectors.journal_entry_detail(entry.pk)).data
-
-
-def _invalid(exc: services.JournalError) -> serializers.ValidationError:
-    return serializers.ValidationError({exc.field: [exc.message]})
 
 
 class JournalListView(generics.GenericAPIView):
@@ -76,7 +56,7 @@ class JournalListView(generics.GenericAPIView):
 
     @extend_schema(
         parameters=[OpenApiParameter("trip", int, required=False, description="Only entries of this trip.")],
-        responses={200: JournalEntrySerializer(many=True), **_errors(400, 401)},
+        responses={200: JournalEntrySerializer(many=True), **error_responses(400, 401)},
     )
     def get(self, request: Request) -> Response:
         trip_id = None
@@ -92,7 +72,8 @@ class JournalListView(generics.GenericAPIView):
         return self.get_paginated_response(JournalEntrySerializer(page, many=True).data)
 
     @extend_schema(
-        request=JournalEntryCreateSerializer, responses={201: JournalEntrySerializer, **_errors(400, 401)}
+        request=JournalEntryCreateSerializer,
+        responses={201: JournalEntrySerializer, **error_responses(400, 401)},
     )
     def post(self, request: Request) -> Response:
         data = JournalEntryCreateSerializer(data=request.data)
@@ -103,17 +84,14 @@ class JournalListView(generics.GenericAPIView):
             trip = Trip.objects.filter(pk=trip_id).first()
             if trip is None or not can_view_trip(request.user, trip):
                 raise serializers.ValidationError({"trip": ["Not a trip you are a member of."]})
-        try:
-            entry = services.journal_entry_create(author=request.user, trip=trip, **fields)
-        except services.JournalError as exc:
-            raise _invalid(exc) from exc
+        entry = services.journal_entry_create(author=request.user, trip=trip, **fields)
         return Response(_represent(entry), status=status.HTTP_201_CREATED)
 
 
 class JournalDetailView(generics.GenericAPIView):
     serializer_class = JournalEntrySerializer
 
-    @extend_schema(responses={200: JournalEntrySerializer, **_errors(401, 404)})
+    @extend_schema(responses={200: JournalEntrySerializer, **error_responses(401, 404)})
     def get(self, request: Request, entry_id: int) -> Response:
         return Response(JournalEntrySerializer(_visible_entry(request.user, entry_id)).data)
 
@@ -124,29 +102,25 @@ class JournalDetailView(generics.GenericAPIView):
             409: OpenApiResponse(
                 JournalConflictSerializer, description="Stale `version`: the current entry."
             ),
-            **_errors(400, 401, 403, 404),
+            **error_responses(400, 401, 403, 404),
         },
     )
     def patch(self, request: Request, entry_id: int) -> Response:
         entry = _visible_entry(request.user, entry_id)
-        _require(can_edit_journal_entry(request.user, entry), "Only the author and collaborators edit.")
+        deny_unless(can_edit_journal_entry(request.user, entry), "Only the author and collaborators edit.")
         data = JournalEntryUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
             entry = services.journal_entry_update(entry=entry, user=request.user, **data.validated_data)
         except services.VersionConflict as exc:
-            body = error_body(
-                "version_conflict",
-                f"The entry changed meanwhile (now version {exc.current.version}): merge and retry.",
-            )
-            body["current"] = _represent(exc.current)
-            return Response(body, status=status.HTTP_409_CONFLICT)
+            exc.extra["current"] = _represent(exc.current)
+            raise
         return Response(_represent(entry))
 
-    @extend_schema(responses={204: None, **_errors(401, 403, 404)})
+    @extend_schema(responses={204: None, **error_responses(401, 403, 404)})
     def delete(self, request: Request, entry_id: int) -> Response:
         entry = _visible_entry(request.user, entry_id)
-        _require(can_manage_journal_entry(request.user, entry), "Only the author deletes an entry.")
+        deny_unless(can_manage_journal_entry(request.user, entry), "Only the author deletes an entry.")
         services.journal_entry_delete(entry=entry)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -154,10 +128,10 @@ class JournalDetailView(generics.GenericAPIView):
 class JournalPublishView(generics.GenericAPIView):
     serializer_class = JournalEntrySerializer
 
-    @extend_schema(request=None, responses={200: JournalEntrySerializer, **_errors(401, 403, 404)})
+    @extend_schema(request=None, responses={200: JournalEntrySerializer, **error_responses(401, 403, 404)})
     def post(self, request: Request, entry_id: int) -> Response:
         entry = _visible_entry(request.user, entry_id)
-        _require(can_manage_journal_entry(request.user, entry), "Only the author publishes an entry.")
+        deny_unless(can_manage_journal_entry(request.user, entry), "Only the author publishes an entry.")
         return Response(_represent(services.journal_entry_publish(entry=entry)))
 
 
@@ -166,10 +140,10 @@ class JournalRevisionsView(generics.GenericAPIView):
 
     serializer_class = JournalRevisionSerializer
 
-    @extend_schema(responses={200: JournalRevisionSerializer(many=True), **_errors(401, 403, 404)})
+    @extend_schema(responses={200: JournalRevisionSerializer(many=True), **error_responses(401, 403, 404)})
     def get(self, request: Request, entry_id: int) -> Response:
         entry = _visible_entry(request.user, entry_id)
-        _require(
+        deny_unless(
             can_edit_journal_entry(request.user, entry), "Only the author and collaborators see revisions."
         )
         page = self.paginate_queryset(selectors.journal_revisions(entry))
@@ -182,33 +156,31 @@ class JournalCollaboratorsView(generics.GenericAPIView):
     serializer_class = UserSerializer
     pagination_class = None
 
-    @extend_schema(responses={200: UserSerializer(many=True), **_errors(401, 404)})
+    @extend_schema(responses={200: UserSerializer(many=True), **error_responses(401, 404)})
     def get(self, request: Request, entry_id: int) -> Response:
         entry = _visible_entry(request.user, entry_id)
         return Response(UserSerializer(sorted(entry.collaborators.all(), key=lambda u: u.pk), many=True).data)
 
     @extend_schema(
-        request=CollaboratorAddSerializer, responses={201: UserSerializer, **_errors(400, 401, 403, 404)}
+        request=CollaboratorAddSerializer,
+        responses={201: UserSerializer, **error_responses(400, 401, 403, 404)},
     )
     def post(self, request: Request, entry_id: int) -> Response:
         entry = _visible_entry(request.user, entry_id)
-        _require(can_manage_journal_entry(request.user, entry), "Only the author adds collaborators.")
+        deny_unless(can_manage_journal_entry(request.user, entry), "Only the author adds collaborators.")
         data = CollaboratorAddSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            user = services.journal_collaborator_add(entry=entry, username=data.validated_data["username"])
-        except services.JournalError as exc:
-            raise _invalid(exc) from exc
+        user = services.journal_collaborator_add(entry=entry, username=data.validated_data["username"])
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
 class JournalCollaboratorDetailView(generics.GenericAPIView):
     serializer_class = UserSerializer
 
-    @extend_schema(responses={204: None, **_errors(401, 403, 404)})
+    @extend_schema(responses={204: None, **error_responses(401, 403, 404)})
     def delete(self, request: Request, entry_id: int, username: str) -> Response:
         entry = _visible_entry(request.user, entry_id)
-        _require(can_manage_journal_entry(request.user, entry), "Only the author removes collaborators.")
+        deny_unless(can_manage_journal_entry(request.user, entry), "Only the author removes collaborators.")
         if not services.journal_collaborator_remove(entry=entry, username=username):
             raise NotFound("Not a collaborator of this entry.")
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -219,7 +191,7 @@ class JournalCommentsView(generics.GenericAPIView):
 
     serializer_class = JournalCommentSerializer
 
-    @extend_schema(responses={200: JournalCommentSerializer(many=True), **_errors(401, 404)})
+    @extend_schema(responses={200: JournalCommentSerializer(many=True), **error_responses(401, 404)})
     def get(self, request: Request, entry_id: int) -> Response:
         entry = _visible_entry(request.user, entry_id)
         page = self.paginate_queryset(selectors.journal_comments(entry))
@@ -227,11 +199,11 @@ class JournalCommentsView(generics.GenericAPIView):
 
     @extend_schema(
         request=JournalCommentCreateSerializer,
-        responses={201: JournalCommentSerializer, **_errors(400, 401, 403, 404)},
+        responses={201: JournalCommentSerializer, **error_responses(400, 401, 403, 404)},
     )
     def post(self, request: Request, entry_id: int) -> Response:
         entry = _visible_entry(request.user, entry_id)
-        _require(can_comment_journal_entry(request.user, entry), "You may not comment on this entry.")
+        deny_unless(can_comment_journal_entry(request.user, entry), "You may not comment on this entry.")
         data = JournalCommentCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         comment = services.journal_comment_add(

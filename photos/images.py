@@ -20,6 +20,8 @@ from typing import IO
 from django.conf import settings
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
+from trava.api.errors import DomainError
+
 # format -> (content type, extension)
 ALLOWED_FORMATS = {
     "JPEG": ("image/jpeg", "jpg"),
@@ -41,8 +43,12 @@ _DATETIME = 306
 _DECODER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trava-image")
 
 
-class InvalidImage(Exception):
-    """The upload is not an acceptable image; the message is for the client."""
+class InvalidImage(DomainError):
+    """The upload is not an acceptable image; the message is for the client, answered as a
+    validation error of the upload's `image` field."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, field="image")
 
 
 @dataclass(frozen=True)

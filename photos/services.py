@@ -17,20 +17,12 @@ from django.db import IntegrityError, transaction
 from photos.images import process_image
 from photos.models import Album, Photo, PhotoComment, PhotoReaction
 from photos.signals import photo_changed
+from trava.api.errors import DomainError
 from trips.models import Trip
 
 logger = logging.getLogger("trava.photos")
 
 _UNSET: Any = object()
-
-
-class PhotoError(Exception):
-    """A rule of this app was broken; `field` names the offending input."""
-
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 @transaction.atomic
@@ -49,7 +41,7 @@ def album_update(
         album.description = description
     if cover_photo_id is not _UNSET:
         if cover_photo_id is not None and not Photo.objects.filter(pk=cover_photo_id, album=album).exists():
-            raise PhotoError("cover_photo", "Not a photo of this album.")
+            raise DomainError("Not a photo of this album.", field="cover_photo")
         album.cover_photo_id = cover_photo_id
     album.save()
     return album

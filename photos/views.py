@@ -11,9 +11,9 @@ from typing import Any
 from djangorestframework_camel_case.parser import CamelCaseFormParser, CamelCaseMultiPartParser
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import generics, serializers, status
+from rest_framework import generics, status
 from rest_framework.authentication import SessionAuthentication
-from rest_framework.exceptions import NotAcceptable, NotFound, PermissionDenied
+from rest_framework.exceptions import NotAcceptable, NotFound
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -21,7 +21,6 @@ from rest_framework.response import Response
 from photos import selectors, services
 from photos.authentication import QueryParamJWTAuthentication
 from photos.files import file_response
-from photos.images import InvalidImage
 from photos.models import Album, Photo
 from photos.permissions import can_edit_album, can_interact_with_photo, can_view_album, can_view_photo
 from photos.serializers import (
@@ -38,26 +37,9 @@ from photos.serializers import (
 )
 from photos.uploads import enforce_upload_limit
 from trava.accounts.tokens import JWTAuthentication
-from trips.models import Trip
-from trips.permissions import can_edit_trip, can_view_trip
-
-ERRORS = {
-    400: OpenApiResponse(description="Invalid input: `{code, message, fields}`."),
-    401: OpenApiResponse(description="Not signed in."),
-    403: OpenApiResponse(description="Visible, but not yours to change."),
-    404: OpenApiResponse(description="Missing, or on a trip you may not see."),
-}
-
-
-def _errors(*codes: int) -> dict[int, OpenApiResponse]:
-    return {code: ERRORS[code] for code in codes}
-
-
-def _visible_trip(user: Any, trip_id: int) -> Trip:
-    trip = Trip.objects.filter(pk=trip_id).first()
-    if trip is None or not can_view_trip(user, trip):
-        raise NotFound("Trip not found.")
-    return trip
+from trava.api.errors import deny_unless, error_responses
+from trips.api import TripScopedView
+from trips.permissions import can_edit_trip
 
 
 def _visible_album(user: Any, album_id: int) -> Album:
@@ -74,32 +56,24 @@ def _visible_photo(user: Any, photo_id: int) -> Photo:
     return photo
 
 
-def _require(allowed: bool, message: str) -> None:
-    if not allowed:
-        raise PermissionDenied(message)
-
-
-def _photo_error(exc: services.PhotoError) -> serializers.ValidationError:
-    return serializers.ValidationError({exc.field: [exc.message]})
-
-
-class TripAlbumsView(generics.GenericAPIView):
+class TripAlbumsView(TripScopedView):
     """Albums of a trip: everyone who sees the trip reads them; editors create."""
 
     serializer_class = AlbumSerializer
+    trip_not_found = "Trip not found."
 
-    @extend_schema(responses={200: AlbumSerializer(many=True), **_errors(401, 404)})
+    @extend_schema(responses={200: AlbumSerializer(many=True), **error_responses(401, 404)})
     def get(self, request: Request, trip_id: int) -> Response:
-        trip = _visible_trip(request.user, trip_id)
+        trip = self.get_trip()
         page = self.paginate_queryset(selectors.albums_of_trip(trip))
         return self.get_paginated_response(AlbumSerializer(page, many=True).data)
 
     @extend_schema(
-        request=AlbumCreateSerializer, responses={201: AlbumSerializer, **_errors(400, 401, 403, 404)}
+        request=AlbumCreateSerializer, responses={201: AlbumSerializer, **error_responses(400, 401, 403, 404)}
     )
     def post(self, request: Request, trip_id: int) -> Response:
-        trip = _visible_trip(request.user, trip_id)
-        _require(can_edit_trip(request.user, trip), "Only editors and owners create albums.")
+        trip = self.get_trip()
+        self.require(can_edit_trip, trip, "Only editors and owners create albums.")
         data = AlbumCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         album = services.album_create(trip=trip, user=request.user, **data.validated_data)
@@ -109,31 +83,28 @@ class TripAlbumsView(generics.GenericAPIView):
 class AlbumDetailView(generics.GenericAPIView):
     serializer_class = AlbumSerializer
 
-    @extend_schema(responses={200: AlbumSerializer, **_errors(401, 404)})
+    @extend_schema(responses={200: AlbumSerializer, **error_responses(401, 404)})
     def get(self, request: Request, album_id: int) -> Response:
         return Response(AlbumSerializer(_visible_album(request.user, album_id)).data)
 
     @extend_schema(
-        request=AlbumUpdateSerializer, responses={200: AlbumSerializer, **_errors(400, 401, 403, 404)}
+        request=AlbumUpdateSerializer, responses={200: AlbumSerializer, **error_responses(400, 401, 403, 404)}
     )
     def patch(self, request: Request, album_id: int) -> Response:
         album = _visible_album(request.user, album_id)
-        _require(can_edit_album(request.user, album), "Only editors and owners change albums.")
+        deny_unless(can_edit_album(request.user, album), "Only editors and owners change albums.")
         data = AlbumUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         fields = dict(data.validated_data)
         if "cover_photo" in fields:
             fields["cover_photo_id"] = fields.pop("cover_photo")
-        try:
-            album = services.album_update(album=album, **fields)
-        except services.PhotoError as exc:
-            raise _photo_error(exc) from exc
+        album = services.album_update(album=album, **fields)
         return Response(AlbumSerializer(album).data)
 
-    @extend_schema(responses={204: None, **_errors(401, 403, 404)})
+    @extend_schema(responses={204: None, **error_responses(401, 403, 404)})
     def delete(self, request: Request, album_id: int) -> Response:
         album = _visible_album(request.user, album_id)
-        _require(can_edit_album(request.user, album), "Only editors and owners delete albums.")
+        deny_unless(can_edit_album(request.user, album), "Only editors and owners delete albums.")
         services.album_delete(album=album)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -151,7 +122,7 @@ class AlbumPhotosView(generics.GenericAPIView):
             enforce_upload_limit(request._request)
         super().initial(request, *args, **kwargs)
 
-    @extend_schema(responses={200: PhotoSerializer(many=True), **_errors(401, 404)})
+    @extend_schema(responses={200: PhotoSerializer(many=True), **error_responses(401, 404)})
     def get(self, request: Request, album_id: int) -> Response:
         album = _visible_album(request.user, album_id)
         page = self.paginate_queryset(selectors.photos_of_album(album))
@@ -162,49 +133,47 @@ class AlbumPhotosView(generics.GenericAPIView):
         request={"multipart/form-data": PhotoUploadSerializer},
         responses={
             201: PhotoSerializer,
-            **_errors(400, 401, 403, 404),
-            413: OpenApiResponse(description="The file is over PHOTO_MAX_UPLOAD_BYTES."),
+            **error_responses(
+                400, 401, 403, 404, 413, described={413: "The file is over PHOTO_MAX_UPLOAD_BYTES."}
+            ),
         },
     )
     def post(self, request: Request, album_id: int) -> Response:
         album = _visible_album(request.user, album_id)
-        _require(can_edit_album(request.user, album), "Only editors and owners upload photos.")
+        deny_unless(can_edit_album(request.user, album), "Only editors and owners upload photos.")
         data = PhotoUploadSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            photo = services.photo_upload(
-                album=album,
-                user=request.user,
-                file=data.validated_data["image"],
-                caption=data.validated_data["caption"],
-            )
-        except InvalidImage as exc:
-            raise serializers.ValidationError({"image": [str(exc)]}) from exc
+        photo = services.photo_upload(
+            album=album,
+            user=request.user,
+            file=data.validated_data["image"],
+            caption=data.validated_data["caption"],
+        )
         return Response(PhotoSerializer(photo).data, status=status.HTTP_201_CREATED)
 
 
 class PhotoDetailView(generics.GenericAPIView):
     serializer_class = PhotoSerializer
 
-    @extend_schema(responses={200: PhotoSerializer, **_errors(401, 404)})
+    @extend_schema(responses={200: PhotoSerializer, **error_responses(401, 404)})
     def get(self, request: Request, photo_id: int) -> Response:
         return Response(PhotoSerializer(_visible_photo(request.user, photo_id)).data)
 
     @extend_schema(
-        request=PhotoUpdateSerializer, responses={200: PhotoSerializer, **_errors(400, 401, 403, 404)}
+        request=PhotoUpdateSerializer, responses={200: PhotoSerializer, **error_responses(400, 401, 403, 404)}
     )
     def patch(self, request: Request, photo_id: int) -> Response:
         photo = _visible_photo(request.user, photo_id)
-        _require(can_edit_album(request.user, photo.album), "Only editors and owners change photos.")
+        deny_unless(can_edit_album(request.user, photo.album), "Only editors and owners change photos.")
         data = PhotoUpdateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         photo = services.photo_update(photo=photo, caption=data.validated_data["caption"])
         return Response(PhotoSerializer(photo).data)
 
-    @extend_schema(responses={204: None, **_errors(401, 403, 404)})
+    @extend_schema(responses={204: None, **error_responses(401, 403, 404)})
     def delete(self, request: Request, photo_id: int) -> Response:
         photo = _visible_photo(request.user, photo_id)
-        _require(can_edit_album(request.user, photo.album), "Only editors and owners delete photos.")
+        deny_unless(can_edit_album(request.user, photo.album), "Only editors and owners delete photos.")
         services.photo_delete(photo=photo)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -214,7 +183,7 @@ class PhotoCommentsView(generics.GenericAPIView):
 
     serializer_class = PhotoCommentSerializer
 
-    @extend_schema(responses={200: PhotoCommentSerializer(many=True), **_errors(401, 404)})
+    @extend_schema(responses={200: PhotoCommentSerializer(many=True), **error_responses(401, 404)})
     def get(self, request: Request, photo_id: int) -> Response:
         photo = _visible_photo(request.user, photo_id)
         page = self.paginate_queryset(selectors.photo_comments(photo))
@@ -222,11 +191,11 @@ class PhotoCommentsView(generics.GenericAPIView):
 
     @extend_schema(
         request=CommentCreateSerializer,
-        responses={201: PhotoCommentSerializer, **_errors(400, 401, 403, 404)},
+        responses={201: PhotoCommentSerializer, **error_responses(400, 401, 403, 404)},
     )
     def post(self, request: Request, photo_id: int) -> Response:
         photo = _visible_photo(request.user, photo_id)
-        _require(can_interact_with_photo(request.user, photo), "Only trip members comment.")
+        deny_unless(can_interact_with_photo(request.user, photo), "Only trip members comment.")
         data = CommentCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         comment = services.photo_comment_add(photo=photo, user=request.user, text=data.validated_data["text"])
@@ -238,7 +207,7 @@ class PhotoReactionsView(generics.GenericAPIView):
 
     serializer_class = PhotoReactionSerializer
 
-    @extend_schema(responses={200: PhotoReactionSerializer(many=True), **_errors(401, 404)})
+    @extend_schema(responses={200: PhotoReactionSerializer(many=True), **error_responses(401, 404)})
     def get(self, request: Request, photo_id: int) -> Response:
         photo = _visible_photo(request.user, photo_id)
         page = self.paginate_queryset(selectors.photo_reactions(photo))
@@ -246,11 +215,15 @@ class PhotoReactionsView(generics.GenericAPIView):
 
     @extend_schema(
         request=ReactionSerializer,
-        responses={201: PhotoReactionSerializer, 200: PhotoReactionSerializer, **_errors(400, 401, 403, 404)},
+        responses={
+            201: PhotoReactionSerializer,
+            200: PhotoReactionSerializer,
+            **error_responses(400, 401, 403, 404),
+        },
     )
     def post(self, request: Request, photo_id: int) -> Response:
         photo = _visible_photo(request.user, photo_id)
-        _require(can_interact_with_photo(request.user, photo), "Only trip members react.")
+        deny_unless(can_interact_with_photo(request.user, photo), "Only trip members react.")
         data = ReactionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         reaction, created = services.photo_reaction_add(
@@ -264,11 +237,11 @@ class PhotoReactionsView(generics.GenericAPIView):
     @extend_schema(
         parameters=[OpenApiParameter("emoji", str, required=True, description="The reaction to take back.")],
         request=None,
-        responses={204: None, **_errors(400, 401, 403, 404)},
+        responses={204: None, **error_responses(400, 401, 403, 404)},
     )
     def delete(self, request: Request, photo_id: int) -> Response:
         photo = _visible_photo(request.user, photo_id)
-        _require(can_interact_with_photo(request.user, photo), "Only trip members react.")
+        deny_unless(can_interact_with_photo(request.user, photo), "Only trip members react.")
         data = ReactionSerializer(data={"emoji": request.query_params.get("emoji", "")})
         data.is_valid(raise_exception=True)
         services.photo_reaction_remove(photo=photo, user=request.user, emoji=data.validated_data["emoji"])
@@ -294,7 +267,7 @@ class _PhotoFileView(generics.GenericAPIView):
     @extend_schema(
         responses={
             (200, "image/*"): OpenApiResponse(OpenApiTypes.BINARY, description="The image bytes."),
-            **_errors(401, 404),
+            **error_responses(401, 404),
         }
     )
     def get(self, request: Request, photo_id: int) -> Any:

@@ -21,8 +21,9 @@ from social.serializers import (
     RsvpInputSerializer,
     RsvpSerializer,
 )
+from trava.api.errors import deny_unless, error_responses
 from trava.api.pagination import NewestFirstCursorPagination
-from trips.api import TripScopedView, errors, service_errors
+from trips.api import TripScopedView
 from trips.permissions import can_participate_in_trip
 
 MEMBERS = "Members of the trip only."
@@ -42,7 +43,7 @@ class TripMessagesView(TripScopedView):
 
     @extend_schema(
         summary="Chat history, newest first",
-        responses={200: ChatMessageSerializer(many=True), **errors(401, 404)},
+        responses={200: ChatMessageSerializer(many=True), **error_responses(401, 404)},
     )
     def get(self, request: Request, trip_id: int) -> Response:
         page = self.paginate_queryset(selectors.chat_message_list(trip=self.get_trip()))
@@ -53,19 +54,22 @@ class TripMessagesView(TripScopedView):
         description="201 with the new message; 200 with the original one when this clientMessageId "
         "was already used by the same author in this trip.",
         request=ChatMessageInputSerializer,
-        responses={201: ChatMessageSerializer, 200: ChatMessageSerializer, **errors(400, 401, 403, 404)},
+        responses={
+            201: ChatMessageSerializer,
+            200: ChatMessageSerializer,
+            **error_responses(400, 401, 403, 404),
+        },
     )
     def post(self, request: Request, trip_id: int) -> Response:
         trip = self.get_trip()
         self.require(can_participate_in_trip, trip, MEMBERS)
         data = _validated(ChatMessageInputSerializer, request)
-        with service_errors():
-            message, created = services.chat_message_send(
-                trip=trip,
-                author=request.user,
-                text=data["text"],
-                client_message_id=data.get("client_message_id") or None,
-            )
+        message, created = services.chat_message_send(
+            trip=trip,
+            author=request.user,
+            text=data["text"],
+            client_message_id=data.get("client_message_id") or None,
+        )
         return Response(
             ChatMessageSerializer(message).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
@@ -80,7 +84,7 @@ class NotificationListView(generics.GenericAPIView):
 
     @extend_schema(
         summary="My notifications, unread first, then newest",
-        responses={200: NotificationSerializer(many=True), **errors(401)},
+        responses={200: NotificationSerializer(many=True), **error_responses(401)},
     )
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(selectors.notification_list(user=request.user))
@@ -95,7 +99,7 @@ class NotificationReadView(generics.GenericAPIView):
     @extend_schema(
         summary="Mark my notifications read ({ids} or all)",
         request=NotificationsReadSerializer,
-        responses={200: NotificationsReadResultSerializer, **errors(400, 401)},
+        responses={200: NotificationsReadResultSerializer, **error_responses(400, 401)},
     )
     def post(self, request: Request) -> Response:
         data = _validated(NotificationsReadSerializer, request)
@@ -110,7 +114,7 @@ class TripActivitiesView(TripScopedView):
 
     @extend_schema(
         summary="Group activities of a trip, soonest first",
-        responses={200: ActivitySerializer(many=True), **errors(401, 404)},
+        responses={200: ActivitySerializer(many=True), **error_responses(401, 404)},
     )
     def get(self, request: Request, trip_id: int) -> Response:
         page = self.paginate_queryset(selectors.activity_list(trip=self.get_trip()))
@@ -119,14 +123,13 @@ class TripActivitiesView(TripScopedView):
     @extend_schema(
         summary="Propose a group activity (members)",
         request=ActivityInputSerializer,
-        responses={201: ActivitySerializer, **errors(400, 401, 403, 404)},
+        responses={201: ActivitySerializer, **error_responses(400, 401, 403, 404)},
     )
     def post(self, request: Request, trip_id: int) -> Response:
         trip = self.get_trip()
         self.require(can_participate_in_trip, trip, MEMBERS)
         data = _validated(ActivityInputSerializer, request)
-        with service_errors():
-            activity = services.activity_create(trip=trip, user=request.user, **data)
+        activity = services.activity_create(trip=trip, user=request.user, **data)
         return Response(ActivitySerializer(activity).data, status=status.HTTP_201_CREATED)
 
 
@@ -148,7 +151,8 @@ class ActivityDetailView(ActivityScopedView):
     serializer_class = ActivitySerializer
 
     @extend_schema(
-        summary="One group activity with its RSVPs", responses={200: ActivitySerializer, **errors(401, 404)}
+        summary="One group activity with its RSVPs",
+        responses={200: ActivitySerializer, **error_responses(401, 404)},
     )
     def get(self, request: Request, activity_id: int) -> Response:
         return Response(ActivitySerializer(self.get_activity()).data)
@@ -160,7 +164,8 @@ class ActivityRsvpView(ActivityScopedView):
     serializer_class = RsvpSerializer
 
     @extend_schema(
-        summary="RSVPs to an activity", responses={200: RsvpSerializer(many=True), **errors(401, 404)}
+        summary="RSVPs to an activity",
+        responses={200: RsvpSerializer(many=True), **error_responses(401, 404)},
     )
     def get(self, request: Request, activity_id: int) -> Response:
         page = self.paginate_queryset(selectors.rsvp_list(activity=self.get_activity()))
@@ -169,15 +174,13 @@ class ActivityRsvpView(ActivityScopedView):
     @extend_schema(
         summary="Answer an activity: going, maybe or declined (members)",
         request=RsvpInputSerializer,
-        responses={200: RsvpSerializer, 201: RsvpSerializer, **errors(400, 401, 403, 404)},
+        responses={200: RsvpSerializer, 201: RsvpSerializer, **error_responses(400, 401, 403, 404)},
     )
     def post(self, request: Request, activity_id: int) -> Response:
         activity = self.get_activity()
-        if not can_participate_in_trip(request.user, activity.trip):
-            raise exceptions.PermissionDenied(MEMBERS)
+        deny_unless(can_participate_in_trip(request.user, activity.trip), MEMBERS)
         data = _validated(RsvpInputSerializer, request)
-        with service_errors():
-            rsvp, created = services.rsvp_set(activity=activity, user=request.user, status=data["status"])
+        rsvp, created = services.rsvp_set(activity=activity, user=request.user, status=data["status"])
         return Response(
             RsvpSerializer(rsvp).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )

@@ -4,7 +4,8 @@ Keyword-only, typed, atomic. Rules that span rows run under a lock on the trip r
 (`select_for_update`), so two concurrent requests cannot both pass a check that only one
 of them may pass (two demotions leaving no owner, two reorders interleaving). On SQLite
 the lock is a no-op, but its IMMEDIATE transactions serialize writers just the same.
-Errors are Django `ValidationError`s keyed by field; the views turn them into 400s.
+Errors are Django `ValidationError`s keyed by field; trava/api/errors.py answers them as
+400s naming each field.
 """
 
 from __future__ import annotations

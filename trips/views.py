@@ -10,8 +10,9 @@ from rest_framework import exceptions, generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from trava.api.errors import error_responses
 from trips import selectors, services
-from trips.api import TripScopedView, errors, service_errors
+from trips.api import TripScopedView
 from trips.budget import budget_summary
 from trips.models import Expense, ItineraryItem, TripMember
 from trips.permissions import can_edit_trip, can_manage_trip, owner_only_changes
@@ -52,7 +53,7 @@ class TripListView(generics.GenericAPIView):
         parameters=[
             OpenApiParameter("public", OpenApiTypes.BOOL, description="true: also every public trip.")
         ],
-        responses={200: TripSerializer(many=True), **errors(401)},
+        responses={200: TripSerializer(many=True), **error_responses(401)},
     )
     def get(self, request: Request) -> Response:
         include_public = request.query_params.get("public", "").lower() in {"1", "true", "yes"}
@@ -62,12 +63,11 @@ class TripListView(generics.GenericAPIView):
     @extend_schema(
         summary="Create a trip (the creator becomes its owner)",
         request=TripInputSerializer,
-        responses={201: TripSerializer, **errors(400, 401)},
+        responses={201: TripSerializer, **error_responses(400, 401)},
     )
     def post(self, request: Request) -> Response:
         data = _validated(TripInputSerializer, request)
-        with service_errors():
-            trip = services.trip_create(user=request.user, **data)
+        trip = services.trip_create(user=request.user, **data)
         return Response(TripSerializer(trip).data, status=status.HTTP_201_CREATED)
 
 
@@ -76,14 +76,14 @@ class TripDetailView(TripScopedView):
 
     serializer_class = TripSerializer
 
-    @extend_schema(summary="Read a trip", responses={200: TripSerializer, **errors(401, 404)})
+    @extend_schema(summary="Read a trip", responses={200: TripSerializer, **error_responses(401, 404)})
     def get(self, request: Request, trip_id: int) -> Response:
         return Response(TripSerializer(self.get_trip()).data)
 
     @extend_schema(
         summary="Change a trip (editors, owners; visibility and currency: owners only)",
         request=TripInputSerializer,
-        responses={200: TripSerializer, **errors(400, 401, 403, 404)},
+        responses={200: TripSerializer, **error_responses(400, 401, 403, 404)},
     )
     def patch(self, request: Request, trip_id: int) -> Response:
         trip = self.get_trip()
@@ -91,11 +91,10 @@ class TripDetailView(TripScopedView):
         data = _validated(TripInputSerializer, request, partial=True)
         if owner_only_changes(trip, data):
             self.require(can_manage_trip, trip, OWNER_FIELDS)
-        with service_errors():
-            trip = services.trip_update(trip=trip, data=data)
+        trip = services.trip_update(trip=trip, data=data)
         return Response(TripSerializer(trip).data)
 
-    @extend_schema(summary="Delete a trip (owners)", responses={204: None, **errors(401, 403, 404)})
+    @extend_schema(summary="Delete a trip (owners)", responses={204: None, **error_responses(401, 403, 404)})
     def delete(self, request: Request, trip_id: int) -> Response:
         trip = self.get_trip()
         self.require(can_manage_trip, trip, MANAGE)
@@ -110,7 +109,8 @@ class TripMemberListView(TripScopedView):
     serializer_class = TripMemberSerializer
 
     @extend_schema(
-        summary="Members of a trip", responses={200: TripMemberSerializer(many=True), **errors(401, 404)}
+        summary="Members of a trip",
+        responses={200: TripMemberSerializer(many=True), **error_responses(401, 404)},
     )
     def get(self, request: Request, trip_id: int) -> Response:
         page = self.paginate_queryset(selectors.trip_member_list(trip=self.get_trip()))
@@ -119,7 +119,7 @@ class TripMemberListView(TripScopedView):
     @extend_schema(
         summary="Add a member by username (owners)",
         request=TripMemberAddSerializer,
-        responses={201: TripMemberSerializer, **errors(400, 401, 403, 404)},
+        responses={201: TripMemberSerializer, **error_responses(400, 401, 403, 404)},
     )
     def post(self, request: Request, trip_id: int) -> Response:
         trip = self.get_trip()
@@ -128,8 +128,7 @@ class TripMemberListView(TripScopedView):
         user = get_user_model().objects.filter(username__iexact=data["username"]).first()
         if user is None or not user.is_active:
             raise exceptions.ValidationError({"username": ["No such user."]})
-        with service_errors():
-            member = services.trip_member_add(trip=trip, user=user, role=data["role"])
+        member = services.trip_member_add(trip=trip, user=user, role=data["role"])
         return Response(TripMemberSerializer(member).data, status=status.HTTP_201_CREATED)
 
 
@@ -146,34 +145,32 @@ class TripMemberDetailView(TripScopedView):
             raise exceptions.NotFound("No such member.")
         return member
 
-    @extend_schema(summary="One member", responses={200: TripMemberSerializer, **errors(401, 404)})
+    @extend_schema(summary="One member", responses={200: TripMemberSerializer, **error_responses(401, 404)})
     def get(self, request: Request, trip_id: int, user_id: int) -> Response:
         return Response(TripMemberSerializer(self.get_member()).data)
 
     @extend_schema(
         summary="Change a member's role (owners; the last owner stays)",
         request=TripMemberRoleSerializer,
-        responses={200: TripMemberSerializer, **errors(400, 401, 403, 404)},
+        responses={200: TripMemberSerializer, **error_responses(400, 401, 403, 404)},
     )
     def patch(self, request: Request, trip_id: int, user_id: int) -> Response:
         self.require(can_manage_trip, self.get_trip(), MANAGE)
         member = self.get_member()
         data = _validated(TripMemberRoleSerializer, request)
-        with service_errors():
-            member = services.trip_member_update_role(member=member, role=data["role"])
+        member = services.trip_member_update_role(member=member, role=data["role"])
         return Response(TripMemberSerializer(member).data)
 
     @extend_schema(
         summary="Remove a member (owners; any member may remove themself)",
-        responses={204: None, **errors(400, 401, 403, 404)},
+        responses={204: None, **error_responses(400, 401, 403, 404)},
     )
     def delete(self, request: Request, trip_id: int, user_id: int) -> Response:
         trip = self.get_trip()
         if user_id != request.user.pk:
             self.require(can_manage_trip, trip, MANAGE)
         member = self.get_member()
-        with service_errors():
-            services.trip_member_remove(member=member)
+        services.trip_member_remove(member=member)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -185,7 +182,7 @@ class ItineraryListView(TripScopedView):
 
     @extend_schema(
         summary="The trip's itinerary, in order",
-        responses={200: ItineraryItemSerializer(many=True), **errors(401, 404)},
+        responses={200: ItineraryItemSerializer(many=True), **error_responses(401, 404)},
     )
     def get(self, request: Request, trip_id: int) -> Response:
         page = self.paginate_queryset(selectors.itinerary_item_list(trip=self.get_trip()))
@@ -194,14 +191,13 @@ class ItineraryListView(TripScopedView):
     @extend_schema(
         summary="Add an itinerary item (editors, owners)",
         request=ItineraryItemInputSerializer,
-        responses={201: ItineraryItemSerializer, **errors(400, 401, 403, 404)},
+        responses={201: ItineraryItemSerializer, **error_responses(400, 401, 403, 404)},
     )
     def post(self, request: Request, trip_id: int) -> Response:
         trip = self.get_trip()
         self.require(can_edit_trip, trip, EDIT)
         data = _validated(ItineraryItemInputSerializer, request)
-        with service_errors():
-            item = services.itinerary_item_create(trip=trip, user=request.user, **data)
+        item = services.itinerary_item_create(trip=trip, user=request.user, **data)
         return Response(ItineraryItemSerializer(item).data, status=status.HTTP_201_CREATED)
 
 
@@ -214,14 +210,13 @@ class ItineraryReorderView(TripScopedView):
     @extend_schema(
         summary="Reorder the whole itinerary at once (editors, owners)",
         request=ItineraryReorderSerializer,
-        responses={200: ItineraryItemSerializer(many=True), **errors(400, 401, 403, 404)},
+        responses={200: ItineraryItemSerializer(many=True), **error_responses(400, 401, 403, 404)},
     )
     def post(self, request: Request, trip_id: int) -> Response:
         trip = self.get_trip()
         self.require(can_edit_trip, trip, EDIT)
         data = _validated(ItineraryReorderSerializer, request)
-        with service_errors():
-            items = services.itinerary_reorder(trip=trip, item_ids=data["item_ids"])
+        items = services.itinerary_reorder(trip=trip, item_ids=data["item_ids"])
         return Response(ItineraryItemSerializer(items, many=True).data)
 
 
@@ -236,25 +231,27 @@ class ItineraryDetailView(TripScopedView):
             raise exceptions.NotFound("No such itinerary item.")
         return item
 
-    @extend_schema(summary="One itinerary item", responses={200: ItineraryItemSerializer, **errors(401, 404)})
+    @extend_schema(
+        summary="One itinerary item", responses={200: ItineraryItemSerializer, **error_responses(401, 404)}
+    )
     def get(self, request: Request, trip_id: int, item_id: int) -> Response:
         return Response(ItineraryItemSerializer(self.get_item()).data)
 
     @extend_schema(
         summary="Change an itinerary item (editors, owners)",
         request=ItineraryItemInputSerializer,
-        responses={200: ItineraryItemSerializer, **errors(400, 401, 403, 404)},
+        responses={200: ItineraryItemSerializer, **error_responses(400, 401, 403, 404)},
     )
     def patch(self, request: Request, trip_id: int, item_id: int) -> Response:
         self.require(can_edit_trip, self.get_trip(), EDIT)
         item = self.get_item()
         data = _validated(ItineraryItemInputSerializer, request, partial=True)
-        with service_errors():
-            item = services.itinerary_item_update(item=item, data=data)
+        item = services.itinerary_item_update(item=item, data=data)
         return Response(ItineraryItemSerializer(item).data)
 
     @extend_schema(
-        summary="Delete an itinerary item (editors, owners)", responses={204: None, **errors(401, 403, 404)}
+        summary="Delete an itinerary item (editors, owners)",
+        responses={204: None, **error_responses(401, 403, 404)},
     )
     def delete(self, request: Request, trip_id: int, item_id: int) -> Response:
         self.require(can_edit_trip, self.get_trip(), EDIT)
@@ -276,7 +273,7 @@ class ExpenseListView(TripScopedView):
 
     @extend_schema(
         summary="The trip's expenses, latest first",
-        responses={200: ExpenseSerializer(many=True), **errors(401, 404)},
+        responses={200: ExpenseSerializer(many=True), **error_responses(401, 404)},
     )
     def get(self, request: Request, trip_id: int) -> Response:
         page = self.paginate_queryset(selectors.expense_list(trip=self.get_trip()))
@@ -285,14 +282,13 @@ class ExpenseListView(TripScopedView):
     @extend_schema(
         summary="Add an expense in the trip's currency (editors, owners)",
         request=ExpenseInputSerializer,
-        responses={201: ExpenseSerializer, **errors(400, 401, 403, 404)},
+        responses={201: ExpenseSerializer, **error_responses(400, 401, 403, 404)},
     )
     def post(self, request: Request, trip_id: int) -> Response:
         trip = self.get_trip()
         self.require(can_edit_trip, trip, EDIT)
         data = _expense_data(_validated(ExpenseInputSerializer, request))
-        with service_errors():
-            expense = services.expense_add(trip=trip, user=request.user, **data)
+        expense = services.expense_add(trip=trip, user=request.user, **data)
         return Response(ExpenseSerializer(expense).data, status=status.HTTP_201_CREATED)
 
 
@@ -307,25 +303,24 @@ class ExpenseDetailView(TripScopedView):
             raise exceptions.NotFound("No such expense.")
         return expense
 
-    @extend_schema(summary="One expense", responses={200: ExpenseSerializer, **errors(401, 404)})
+    @extend_schema(summary="One expense", responses={200: ExpenseSerializer, **error_responses(401, 404)})
     def get(self, request: Request, trip_id: int, expense_id: int) -> Response:
         return Response(ExpenseSerializer(self.get_expense()).data)
 
     @extend_schema(
         summary="Change an expense (editors, owners)",
         request=ExpenseInputSerializer,
-        responses={200: ExpenseSerializer, **errors(400, 401, 403, 404)},
+        responses={200: ExpenseSerializer, **error_responses(400, 401, 403, 404)},
     )
     def patch(self, request: Request, trip_id: int, expense_id: int) -> Response:
         self.require(can_edit_trip, self.get_trip(), EDIT)
         expense = self.get_expense()
         data = _expense_data(_validated(ExpenseInputSerializer, request, partial=True))
-        with service_errors():
-            expense = services.expense_update(expense=expense, data=data)
+        expense = services.expense_update(expense=expense, data=data)
         return Response(ExpenseSerializer(expense).data)
 
     @extend_schema(
-        summary="Delete an expense (editors, owners)", responses={204: None, **errors(401, 403, 404)}
+        summary="Delete an expense (editors, owners)", responses={204: None, **error_responses(401, 403, 404)}
     )
     def delete(self, request: Request, trip_id: int, expense_id: int) -> Response:
         self.require(can_edit_trip, self.get_trip(), EDIT)
@@ -340,7 +335,7 @@ class BudgetView(TripScopedView):
 
     @extend_schema(
         summary="Budget: totals, by category, by member, settle-up transfers",
-        responses={200: BudgetSummarySerializer, **errors(401, 404)},
+        responses={200: BudgetSummarySerializer, **error_responses(401, 404)},
     )
     def get(self, request: Request, trip_id: int) -> Response:
         return Response(BudgetSummarySerializer(budget_summary(self.get_trip())).data)
@@ -348,12 +343,11 @@ class BudgetView(TripScopedView):
     @extend_schema(
         summary="Set or clear the budget total (editors, owners)",
         request=BudgetInputSerializer,
-        responses={200: BudgetSummarySerializer, **errors(400, 401, 403, 404)},
+        responses={200: BudgetSummarySerializer, **error_responses(400, 401, 403, 404)},
     )
     def patch(self, request: Request, trip_id: int) -> Response:
         trip = self.get_trip()
         self.require(can_edit_trip, trip, EDIT)
         data = _validated(BudgetInputSerializer, request)
-        with service_errors():
-            trip = services.budget_update(trip=trip, total=data["total"])
+        trip = services.budget_update(trip=trip, total=data["total"])
         return Response(BudgetSummarySerializer(budget_summary(trip)).data)

@@ -17,6 +17,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from trava.accounts.services import user_change_password
 from trava.accounts.throttles import LoginThrottle
+from trava.api.errors import error_responses
 
 
 class PasswordChangeSerializer(serializers.Serializer):
@@ -45,7 +46,10 @@ class PasswordChangeView(generics.GenericAPIView):
     # Guessing the current password through this endpoint is throttled like sign-in.
     throttle_classes = (LoginThrottle,)
 
-    @extend_schema(request=PasswordChangeSerializer, responses={200: TokenPairSerializer})
+    @extend_schema(
+        request=PasswordChangeSerializer,
+        responses={200: TokenPairSerializer, **error_responses(400, 401, 429)},
+    )
     def post(self, request: Request) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)

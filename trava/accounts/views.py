@@ -8,6 +8,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 from trava.accounts.serializers import MeSerializer, RegisterResponseSerializer, RegisterSerializer
 from trava.accounts.services import user_register
 from trava.accounts.throttles import LoginThrottle, RegisterThrottle
+from trava.api.errors import error_responses
 
 
 class RegisterView(generics.GenericAPIView):
@@ -18,7 +19,9 @@ class RegisterView(generics.GenericAPIView):
     authentication_classes = ()
     throttle_classes = (RegisterThrottle,)
 
-    @extend_schema(request=RegisterSerializer, responses={201: RegisterResponseSerializer})
+    @extend_schema(
+        request=RegisterSerializer, responses={201: RegisterResponseSerializer, **error_responses(400, 429)}
+    )
     def post(self, request: Request) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
