@@ -476,6 +476,12 @@ METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS", "127.0.0.0/8,::1
 # Largest accepted photo file; a bigger upload is answered 413 from its Content-Length,
 # before Django parses (and spools) the body, and again while streaming if it lied.
 PHOTO_MAX_UPLOAD_BYTES = env_int("PHOTO_MAX_UPLOAD_BYTES", 15 * 1024 * 1024)
+# The largest request body a node reads at all: a bigger one is answered 413 from its
+# headers, before daphne spools it and hands it to Django in memory (realtime.runtime's
+# body-size guard, as nginx's client_max_body_size in front of production nodes). The
+# largest legitimate body is a photo upload: the file plus its multipart envelope
+# (photos.uploads.MULTIPART_OVERHEAD, 64 KiB).
+MAX_REQUEST_BODY_BYTES = env_int("MAX_REQUEST_BODY_BYTES", PHOTO_MAX_UPLOAD_BYTES + 64 * 1024)
 # Decoded pixels per frame above this are refused (decompression bombs): 400.
 PHOTO_MAX_PIXELS = env_int("PHOTO_MAX_PIXELS", 40_000_000)
 # Checked from the headers before any frame is decoded (photos.images._check_budget): at

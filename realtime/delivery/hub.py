@@ -302,7 +302,7 @@ class Hub:
                 continue
             if session.closed:
                 continue
-            if not wire.trava_write(frame):
+            if not wire.write(frame):
                 overflowed.append(session)
             session.messages_out += 1
             session.dirty = True

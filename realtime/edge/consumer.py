@@ -24,7 +24,7 @@ from realtime.delivery.stats import DROPPED, STATS, inbound_label, outbound_type
 from realtime.edge import handlers
 from realtime.protocol import Close, Err, ProtocolError
 from realtime.protocol.frames import text_frame
-from realtime.session import Session, session_ended
+from realtime.session import WIRE_SCOPE_KEY, Session, session_ended
 from trava.clientaddr import client_address
 
 logger = logging.getLogger(__name__)
@@ -48,10 +48,7 @@ class RealtimeConsumer(Session, AsyncWebsocketConsumer):
         self.scope = scope
         self.base_send = send
         self.channel_layer = None
-        # daphne's send is partial(server.handle_reply, protocol) (daphne 4.2.3).
-        wire = (getattr(send, "args", None) or (None,))[0]
-        if hasattr(wire, "trava_write"):
-            self.wire = wire
+        self.wire = scope.get(WIRE_SCOPE_KEY)  # realtime.runtime's writer, if it gave one
         try:
             while True:
                 await self.dispatch(await receive())
@@ -181,7 +178,7 @@ class RealtimeConsumer(Session, AsyncWebsocketConsumer):
         STATS.messages_out[outbound_type(text)] += 1
         wire = self.wire
         if wire is not None:
-            if not wire.trava_write(text_frame(text)):
+            if not wire.write(text_frame(text)):
                 self.overflowed()
             return
         try:
@@ -195,13 +192,13 @@ class RealtimeConsumer(Session, AsyncWebsocketConsumer):
         at once, so its room keeps streaming to the others at full speed."""
         if self.closed or self.wire is None:
             return
-        pending = self.wire.trava_pending()
+        pending = self.wire.pending()
         self.closed = True
         if self.close_code is None:
             self.close_code = Close.SLOW_CONSUMER
         STATS.counters["slowConsumerCloses"] += 1
         ws_event("slow_consumer", self, level=logging.WARNING, code=Close.SLOW_CONSUMER, pending=pending)
-        self.wire.trava_close_slow(Close.SLOW_CONSUMER)
+        self.wire.close_slow(Close.SLOW_CONSUMER)
         self._spawn(self.cleanup())
 
     async def reply(self, type_: str, payload: dict[str, Any], reply_to: str | None) -> None:

@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from django.conf import settings
 
@@ -22,6 +22,27 @@ from realtime import protocol
 from realtime.session.limits import FloodDetector, TokenBucket
 
 RECENT_ERRORS = 10  # kept per connection for the admin API
+
+# Where realtime.runtime hands the application its socket's writer, in the ASGI scope.
+WIRE_SCOPE_KEY = "trava.wire"
+
+
+class Wire(Protocol):
+    """A socket's writer (realtime.runtime.wire.SocketWriter): prepared frames
+    (realtime.protocol.frames) straight to the socket, never suspending."""
+
+    def write(self, frame: bytes) -> bool:
+        """Send or queue one whole frame; False when more than WS_MAX_OUTBOUND_BYTES now
+        wait for this client (it stopped reading: close it with close_slow)."""
+        ...
+
+    def pending(self) -> int:
+        """Bytes written for this client that the kernel has not taken yet."""
+        ...
+
+    def close_slow(self, code: int) -> None:
+        """Drop the frames not handed to the kernel yet, then close with `code`."""
+        ...
 
 
 @dataclass
@@ -63,9 +84,9 @@ class Session:
         self.dirty = False
         self.bucket = TokenBucket(settings.WS_RATE_LIMIT, settings.WS_RATE_BURST)
         self.flood = FloodDetector(settings.WS_FLOOD_STRIKES, settings.WS_FLOOD_WINDOW)
-        # The runtime's writer for this socket (frames go straight to it); None under
-        # other servers and test harnesses.
-        self.wire: Any = None
+        # The runtime's writer for this socket (frames go straight to it): the ASGI scope's
+        # WIRE_SCOPE_KEY; None under other servers, test harnesses and daphne's public path.
+        self.wire: Wire | None = None
 
     # --- identity and records -----------------------------------------------------------
     def authenticated(self, user: Any) -> None:

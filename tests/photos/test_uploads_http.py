@@ -12,6 +12,7 @@ from django.conf import settings
 from PIL import Image
 
 from photos.models import Photo
+from photos.uploads import MULTIPART_OVERHEAD
 from tests.conftest import access_token
 from tests.photos.factories import (
     animated_gif,
@@ -225,3 +226,8 @@ def test_png_webp_and_gif_are_served_without_exif_gps_xmp_or_comments(uploader, 
             assert not {"exif", "xmp", "comment", "Comment", "XML:com.adobe.xmp"} & set(image.info)
             # A GIF's one application block left is the animation's loop count (NETSCAPE2.0).
             assert image.info.get("extension", (b"NETSCAPE2.0",))[0].startswith(b"NETSCAPE2.0")
+
+
+def test_the_servers_body_limit_admits_the_largest_photo_upload() -> None:
+    # realtime.runtime's guard refuses bodies over MAX_REQUEST_BODY_BYTES before Django runs.
+    assert settings.MAX_REQUEST_BODY_BYTES >= settings.PHOTO_MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD

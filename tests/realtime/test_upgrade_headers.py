@@ -1,7 +1,8 @@
-"""daphne's header checks on `/ws` and the version gate of the upgrade fast path (issue 12).
+"""daphne's header checks on `/ws`, kept by the upgrade fast path (issue 12).
 
 Raw TCP upgrade requests, sent in one write as a browser does, so they take the fast path
-(realtime.runtime.wire.UpgradeSniffer) on a node running the tested versions. A header value
+(realtime.runtime.upgrade.UpgradeSniffer) on a node running the tested versions (on any
+other, tests/runtime/test_versions.py). A header value
 holding one of daphne's refused bytes (daphne.utils.INVALID_HEADER_VALUE_BYTES) or a
 header name outside daphne's HEADER_NAME_RE must get daphne's 400, never a 101.
 (autobahn 26.11's own strict header parser already refuses all but \x85, which is
@@ -13,8 +14,6 @@ from __future__ import annotations
 import base64
 import os
 import socket
-import time
-from pathlib import Path
 
 import pytest
 from daphne.utils import INVALID_HEADER_VALUE_BYTES
@@ -82,40 +81,4 @@ def test_an_upgrade_with_an_invalid_header_name_gets_daphnes_400(
 def test_a_normal_upgrade_is_switched(daphne_server: DaphneNode, token: str) -> None:
     head = raw_upgrade(daphne_server, token, b"User-Agent: Mozilla/5.0 (X11; \xc3\xa9t\xc3\xa9)\r\n")
     assert status_of(head) == 101, head
-    assert "WebSocket upgrade fast path off" not in daphne_server.log()
-
-
-SITECUSTOMIZE = """
-import importlib.metadata as _metadata
-
-_real_version = _metadata.version
-
-
-def _version(name):
-    if name.lower() == "autobahn":
-        return "0.0.1"  # a version realtime.runtime.wire was not tested with
-    return _real_version(name)
-
-
-_metadata.version = _version
-"""
-
-
-def test_on_an_untested_autobahn_the_fast_path_is_off_with_a_warning_and_sockets_still_work(
-    daphne_factory, token: str, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
-    # The version getter patched in the server process itself (sitecustomize runs first).
-    (tmp_path / "sitecustomize.py").write_text(SITECUSTOMIZE)
-    pythonpath = os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))
-    node = daphne_factory(env={"PYTHONPATH": pythonpath})
-    deadline = time.monotonic() + 5
-    while "WebSocket upgrade fast path off" not in node.log() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    log = node.log()
-    assert "WebSocket upgrade fast path off: untested autobahn 0.0.1" in log, log
-    assert "autobahn 26.11.1" in log  # the tested version is named
-    # daphne's own upgrade (WebRequest.process): a socket still opens and talks...
-    head = raw_upgrade(node, token)
-    assert status_of(head) == 101, head
-    # ...and daphne's own checks still refuse the bad bytes.
-    assert status_of(raw_upgrade(node, token, b"X-Probe: a\x0bb\r\n")) == 400
+    assert "internals off" not in daphne_server.log()  # the fast path took it

@@ -1,0 +1,183 @@
+"""Every daphne/Twisted/autobahn internal realtime.runtime reads or overrides, still there
+with the shape it was written against, on the installed versions (one test each).
+
+A failure here means a library changed under the runtime: read the internal again,
+adapt realtime.runtime, then bump realtime.runtime.versions.TESTED_VERSIONS. What each one
+buys, and the behaviour over real sockets, is in realtime/runtime/README.md and the tests
+it names.
+"""
+
+from __future__ import annotations
+
+# isort: off
+# daphne.server installs Twisted's asyncio reactor: before anything imports the reactor.
+import daphne.server
+
+# isort: on
+import hashlib
+import inspect
+import re
+from collections.abc import Callable
+
+import pytest
+from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
+from autobahn.websocket.protocol import WebSocketProtocol as AutobahnProtocol
+from daphne import utils
+from daphne.access import AccessLogGenerator
+from daphne.http_protocol import HTTPFactory, WebRequest
+from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
+from twisted.internet import abstract, tcp
+from twisted.web import http
+
+from realtime.runtime import versions
+from realtime.runtime.wire import TravaServer
+
+Server = daphne.server.Server
+
+
+def params(callable_: Callable[..., object]) -> list[str]:
+    return list(inspect.signature(callable_).parameters)
+
+
+def source(callable_: Callable[..., object]) -> str:
+    return inspect.getsource(callable_)
+
+
+def sha(callable_: Callable[..., object]) -> str:
+    return hashlib.sha256(source(callable_).encode()).hexdigest()[:16]
+
+
+# --- daphne ----------------------------------------------------------------------------------
+def test_daphne_server_create_application() -> None:
+    # TravaServer.create_application is a copy of this one (InputQueue, the writer in the
+    # scope): any change upstream must be read and copied.
+    assert params(Server.create_application) == ["self", "protocol", "scope"]
+    assert sha(Server.create_application) == "f1e300b4ecf636c8"
+    assert "create_application" in vars(TravaServer)
+
+
+def test_daphne_server_handle_reply() -> None:
+    # The ASGI send TravaServer hands the application: partial(handle_reply, protocol).
+    assert params(Server.handle_reply) == ["self", "protocol", "message"]
+
+
+def test_daphne_server_factories_and_connections() -> None:
+    # Set by Server.run before the ready callable: the runtime reads them from there.
+    run = source(Server.run)
+    assert "self.connections = {}" in run
+    assert "self.http_factory = HTTPFactory(self)" in run
+    assert "self.ws_factory = WebSocketFactory(" in run
+    assert run.index("self.ready_callable()") < run.index("reactor.run(")
+
+
+def test_daphne_server_protocol_disconnected() -> None:
+    # TravaServer.open_websockets counts connections without a "disconnected" time.
+    assert '["disconnected"] = time.time()' in source(Server.protocol_disconnected)
+
+
+def test_daphne_ws_protocol_server_close() -> None:
+    assert params(WebSocketProtocol.serverClose) == ["self", "code"]
+    assert 'self.serverClose(code=message.get("code", None))' in source(WebSocketProtocol.handle_reply)
+
+
+def test_daphne_ws_protocol_raw_query_string() -> None:
+    # Set by the upgrade fast path, as daphne's WebRequest.process sets it.
+    assert '"query_string": self._raw_query_string' in source(WebSocketProtocol.onConnect)
+    assert "protocol._raw_query_string = self.query_string" in source(WebRequest.process)
+
+
+def test_daphne_ws_factory_build_protocol() -> None:
+    assert params(WebSocketFactory.buildProtocol) == ["self", "addr"]
+    assert WebSocketFactory.protocol is WebSocketProtocol  # replaced by the runtime's subclass
+
+
+def test_daphne_http_factory_build_protocol() -> None:
+    assert params(HTTPFactory.buildProtocol) == ["self", "addr"]
+    assert "protocol.requestFactory = WebRequest" in source(HTTPFactory.buildProtocol)
+
+
+def test_daphne_web_request_body_callbacks() -> None:
+    # Overridden by the body-size guard; called by Twisted's channel in this order.
+    assert params(WebRequest.gotLength) == ["self", "length"]
+    assert params(WebRequest.handleContentChunk) == ["self", "data"]
+    assert params(WebRequest.process) == ["self"]
+    channel = source(http.HTTPChannel)
+    assert "req.gotLength(self.length)" in channel
+    assert "self.requests[-1].handleContentChunk" in channel
+    assert "self.content = " in source(http.Request.gotLength)
+
+
+def test_daphne_utils_header_checks() -> None:
+    # The upgrade fast path applies these to every header line, as WebRequest.process does.
+    assert isinstance(utils.HEADER_NAME_RE, re.Pattern)
+    assert isinstance(utils.INVALID_HEADER_VALUE_BYTES, (set, frozenset))
+    process = source(WebRequest.process)
+    assert "HEADER_NAME_RE.fullmatch(name)" in process
+    assert "INVALID_HEADER_VALUE_BYTES.intersection(value)" in process
+
+
+def test_daphne_access_log_call() -> None:
+    assert params(AccessLogGenerator.__call__) == ["self", "protocol", "action", "details"]
+    assert "self.action_logger(protocol, action, details)" in source(Server.log_action)
+
+
+# --- Twisted ---------------------------------------------------------------------------------
+def test_twisted_file_descriptor_buffers() -> None:
+    # Direct writes and the slow-consumer close read and reset these.
+    init, write = source(abstract.FileDescriptor.__init__), source(abstract.FileDescriptor.write)
+    assert "self._tempDataBuffer: list[bytes] = []" in init
+    assert "self._tempDataLen = 0" in init
+    assert "self._tempDataBuffer.append(data)" in write
+    assert abstract.FileDescriptor.dataBuffer == b"" and abstract.FileDescriptor.offset == 0
+    assert {"connected", "disconnecting"} <= set(vars(abstract.FileDescriptor))
+
+
+def test_twisted_tcp_write_some_data() -> None:
+    assert params(tcp.Connection.writeSomeData) == ["self", "data"]
+    assert params(abstract.FileDescriptor.startWriting) == ["self"]
+
+
+def test_twisted_tcp_no_delay() -> None:
+    assert params(tcp.Connection.setTcpNoDelay) == ["self", "enabled"]
+
+
+def test_twisted_http_channel_producer_and_timer() -> None:
+    # After daphne's upgrade the channel stays the transport's producer with its timer.
+    made = source(http.HTTPChannel.connectionMade)
+    assert "self.setTimeout(self.timeOut)" in made
+    assert ".registerProducer(self, True)" in made
+    assert params(http.HTTPChannel.setTimeout) == ["self", "period"]
+    assert params(tcp.Connection.unregisterProducer) == ["self"]
+
+
+# --- autobahn --------------------------------------------------------------------------------
+def test_autobahn_config_attrs() -> None:
+    # Copied onto every instance unless the class has them: configure() sets them once.
+    assert "if not hasattr(self, configAttr):" in source(AutobahnProtocol._connectionMade)
+    factory = WebSocketServerFactory()
+    assert all(hasattr(factory, attr) for attr in WebSocketServerProtocol.CONFIG_ATTRS)
+
+
+def test_autobahn_send_close_frame() -> None:
+    assert params(AutobahnProtocol.sendCloseFrame) == ["self", "code", "reasonUtf8", "isReply"]
+    assert "self.closeHandshakeTimeout" in source(AutobahnProtocol.sendCloseFrame)
+    with pytest.raises(Exception, match="invalid close code"):  # why serverClose is overridden
+        AutobahnProtocol.sendClose(AutobahnProtocol(), code=1012)
+
+
+def test_autobahn_send_data() -> None:
+    assert params(AutobahnProtocol.sendData) == ["self", "data", "sync", "chopsize"]
+    assert "len(self.send_queue) > 0" in source(AutobahnProtocol.sendData)
+
+
+def test_autobahn_state_open() -> None:
+    assert WebSocketProtocol.STATE_OPEN == AutobahnProtocol.STATE_OPEN
+
+
+def test_autobahn_fail_by_drop() -> None:
+    assert "failByDrop" in inspect.signature(WebSocketServerFactory.setProtocolOptions).parameters
+
+
+def test_the_installed_versions_are_the_tested_ones() -> None:
+    # The internals above were read on these: a new pin must update TESTED_VERSIONS too.
+    assert versions.untested_versions() == {}
