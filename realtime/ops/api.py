@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from realtime.ops import services as services
 from trava.accounts.serializers import UserSerializer
+from trava.api.errors import DomainError, error_responses
 from trava.api.renderers import CamelCaseJSONRenderer
 
 STAFF = "Staff only: 401 without credentials, 403 for other users."
@@ -195,16 +196,12 @@ class BroadcastResultSerializer(serializers.Serializer):
     )
 
 
-class AdminErrorSerializer(serializers.Serializer):
-    code = serializers.CharField()
-    message = serializers.CharField()
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()), required=False)
+# How these endpoints word their error answers (the shape is the API's one, trava.api.errors).
+_ERRORS = {403: "Not staff.", 404: "Not live anywhere in the cluster.", 503: "The channel layer refused it."}
 
 
 def _errors(*codes: int) -> dict[int, OpenApiResponse]:
-    text = {400: "Invalid input; `fields` names each field.", 401: "Not signed in.", 403: "Not staff.",
-            404: "Not live anywhere in the cluster.", 503: "The channel layer refused it."}  # fmt: skip
-    return {code: OpenApiResponse(AdminErrorSerializer, description=text[code]) for code in codes}
+    return error_responses(*codes, described=_ERRORS)
 
 
 # --- views -----------------------------------------------------------------------------------
@@ -293,15 +290,13 @@ class ClientDetailView(AdminView):
         )
 
 
-class BroadcastFailed(exceptions.APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "The broadcast could not be sent; try again."
-    default_code = "unavailable"
-
-
 def _sent(recipients: int | None) -> Response:
     if recipients is None:
-        raise BroadcastFailed()
+        raise DomainError(
+            "The broadcast could not be sent; try again.",
+            code="unavailable",
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
     return Response({"recipients": recipients}, status=status.HTTP_202_ACCEPTED)
 
 

@@ -140,19 +140,12 @@ def test_a_bug_answers_500_in_the_one_shape_and_its_traceback_is_logged(node: Da
 
 
 # --- The schema ---------------------------------------------------------------------------------
-# The staff API under /api/websocket/ (realtime/) still documents its errors with a copy of
-# the shape of its own (AdminError); it moves to the one helper with the realtime layout.
-NOT_YET = "/api/websocket/"
-
-
 def test_every_error_answer_in_the_schema_is_the_one_component(http: httpx.Client) -> None:
     schema = http.get("/api/schema/", params={"format": "json"}).json()
     components = schema["components"]["schemas"]
     shape = set(components["ApiError"]["properties"])
     seen: dict[str, set[str]] = {}
     for path, operations in schema["paths"].items():
-        if path.startswith(NOT_YET):
-            continue
         for method, operation in operations.items():
             for status, response in operation["responses"].items():
                 if status[0] not in "45":
