@@ -162,18 +162,16 @@ class Node:
             stdout=subprocess.DEVNULL,
         )
 
+    def entry_point(self) -> str:
+        """The tree's server module: a baseline from before issue 14 has realtime/serve.py."""
+        if (self.tree / "realtime" / "runtime" / "serve.py").exists():
+            return "realtime.runtime.serve"
+        return "realtime.serve"
+
     def start(self, timeout: float = 90.0) -> None:
         with self.log_path.open("ab") as out:
             self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "realtime.runtime.serve",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                ],
+                [sys.executable, "-m", self.entry_point(), "--host", "127.0.0.1", "--port", str(self.port)],
                 cwd=self.tree,
                 env=self.env,
                 stdout=out,
