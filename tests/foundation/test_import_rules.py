@@ -70,7 +70,8 @@ def test_the_copied_tree_keeps_them_too(tree: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-# (contract id, module added to the copy, its source): one import that breaks the contract.
+# (contract id, module of the copy, source added to it or as it): one import that breaks
+# the contract.
 BREAKS = [
     ("realtime-layers", "realtime/protocol/upward.py", "import realtime.edge\n"),
     ("realtime-layers", "realtime/delivery/upward.py", "from realtime.ops import services\n"),
@@ -88,6 +89,9 @@ BREAKS = [
     ("only-asgi-urls-import-realtime", "web/upward.py", "import realtime.protocol\n"),
     ("events-is-the-seam", "events/upward.py", "import trips.models\n"),
     ("events-is-the-seam", "events/upward.py", "import realtime.protocol\n"),
+    # Appended to the client itself: a Django import, and one through events.
+    ("client-without-django", "realtime/client.py", "\nimport django.conf\n"),
+    ("client-without-django", "realtime/tail.py", "\nfrom realtime import protocol\n"),
 ]
 
 
@@ -96,11 +100,15 @@ def test_each_contract_fails_on_an_import_that_breaks_it(
     tree: Path, contract: str, module: str, source: str
 ) -> None:
     added = tree / module
-    added.write_text(source)
+    original = added.read_text() if added.exists() else None
+    added.write_text((original or "") + source)
     try:
         result = lint_imports(tree, contract)
     finally:
-        added.unlink()
+        if original is None:
+            added.unlink()
+        else:
+            added.write_text(original)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "BROKEN" in result.stdout
     # The violation reported is the one added (not something already broken in the tree).
