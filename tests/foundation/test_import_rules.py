@@ -118,6 +118,18 @@ def test_each_contract_fails_on_an_import_that_breaks_it(
     assert f"{name} -> " in result.stdout, result.stdout
 
 
+def test_a_realtime_module_outside_every_layer_breaks_the_layers(tree: Path) -> None:
+    """The layers are exhaustive: a new module of realtime must be put in one."""
+    stray = tree / "realtime" / "stray.py"
+    stray.write_text("")
+    try:
+        result = lint_imports(tree, "realtime-layers")
+    finally:
+        stray.unlink()
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "realtime.stray" in result.stdout, result.stdout
+
+
 def test_an_indirect_import_breaks_a_contract_too(tree: Path) -> None:
     """trips -> trava.helper -> realtime: the app reaches realtime through a third module."""
     helper, app = tree / "trava" / "relay.py", tree / "trips" / "via_relay.py"
