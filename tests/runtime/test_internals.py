@@ -24,6 +24,7 @@ from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerPr
 from autobahn.websocket.protocol import WebSocketProtocol as AutobahnProtocol
 from daphne import utils
 from daphne.access import AccessLogGenerator
+from daphne.endpoints import build_endpoint_description_strings
 from daphne.http_protocol import HTTPFactory, WebRequest
 from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 from twisted.internet import abstract, tcp
@@ -121,6 +122,20 @@ def test_daphne_access_log_call() -> None:
     assert "self.action_logger(protocol, action, details)" in source(Server.log_action)
 
 
+def test_daphne_server_abort_start() -> None:
+    # serve exits 1 when a listener failed (daphne sets it instead of running).
+    assert "self.abort_start = True" in source(Server.stop)
+    assert "if not self.abort_start:" in source(Server.run)
+
+
+def test_daphne_endpoint_descriptions() -> None:
+    # serve appends `:backlog=N` to each description daphne builds.
+    assert params(build_endpoint_description_strings) == ["host", "port", "unix_socket", "file_descriptor"]
+    assert build_endpoint_description_strings(host="127.0.0.1", port=8000) == [
+        "tcp:port=8000:interface=127.0.0.1"
+    ]
+
+
 # --- Twisted ---------------------------------------------------------------------------------
 def test_twisted_file_descriptor_buffers() -> None:
     # Direct writes and the slow-consumer close read and reset these.
@@ -147,6 +162,7 @@ def test_twisted_http_channel_producer_and_timer() -> None:
     assert "self.setTimeout(self.timeOut)" in made
     assert ".registerProducer(self, True)" in made
     assert params(http.HTTPChannel.setTimeout) == ["self", "period"]
+    assert "producer" in vars(abstract.FileDescriptor)  # the transport's registered producer
     assert params(tcp.Connection.unregisterProducer) == ["self"]
 
 
