@@ -1,10 +1,9 @@
 """What the real-time layer plugs into the event log at startup (realtime's AppConfig):
+`send(rows)`, which broadcasts logged events after their commit (never raises).
 
-- `audience_of(room)`: who the room admits now (its access rule), as an Audience;
-- `send(rows)`: broadcast logged events after their commit (never raises).
-
-Until something is registered (a management command, a process without realtime),
-events are still logged; the relay of a running node broadcasts them.
+Until something is registered (a process without realtime), events are still logged;
+the relay of a running node broadcasts them. Who a room admits (`audience_of`) is its
+room type's rule, registered by the app that brings the room (events.rooms).
 """
 
 from __future__ import annotations
@@ -14,21 +13,17 @@ from collections.abc import Callable
 from typing import Any
 
 from events.audience import Audience
+from events.rooms import room_audience
 
 logger = logging.getLogger(__name__)
 
-_audience_of: Callable[[str], Audience] | None = None
 _send: Callable[[list[Any]], None] | None = None
 _check: Callable[[str, dict[str, Any]], None] | None = None
 
 
-def register(
-    *,
-    audience_of: Callable[[str], Audience],
-    send: Callable[[list[Any]], None],
-) -> None:
-    global _audience_of, _send
-    _audience_of, _send = audience_of, send
+def register(*, send: Callable[[list[Any]], None]) -> None:
+    global _send
+    _send = send
 
 
 def register_check(check: Callable[[str, dict[str, Any]], None] | None) -> None:
@@ -38,9 +33,8 @@ def register_check(check: Callable[[str, dict[str, Any]], None] | None) -> None:
 
 
 def audience_of(room: str) -> Audience:
-    if _audience_of is None:
-        return Audience.of_users(())  # no rule known: nobody (never more than allowed)
-    return _audience_of(room)
+    """Who the room admits now: its room type's rule (nobody for an unknown room)."""
+    return room_audience(room)
 
 
 def check(type_: str, payload: dict[str, Any]) -> None:

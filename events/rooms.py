@@ -70,6 +70,11 @@ def room_id(type_name: str, object_id: int) -> str:
     return f"{type_name}_{int(object_id)}"
 
 
+def room_type_of(value: str) -> str:
+    """The type name a room id is spelled with (`trip_5` -> `trip`), not looked up."""
+    return value.split("_", 1)[0]
+
+
 def user_room(user_id: int) -> str:
     """The user's personal room (their notifications, their other tabs)."""
     return room_id(USER, user_id)

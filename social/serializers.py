@@ -92,7 +92,7 @@ def validate_chat_text(value: str) -> None:
 
 class ChatMessageInputSerializer(serializers.Serializer):
     """The one validation of a chat message: REST POST /api/trips/<id>/messages/ and the
-    socket's `send_message` (realtime.chat) both run it."""
+    socket's `send_message` (social.realtime) both run it."""
 
     text = serializers.CharField(max_length=MAX_TEXT, validators=[validate_chat_text])
     client_message_id = serializers.CharField(

@@ -18,6 +18,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
 
+from events.rooms import USER, room_type_of
 from realtime.delivery.registry.base import on_clients_lost
 from realtime.models import ConnectionRecord
 from realtime.session import Session, on_session_end
@@ -63,7 +64,7 @@ def _row_of_record(record: dict[str, Any], node: str) -> dict[str, Any]:
         "messages_out": int(record.get("messagesOut") or 0),
         "errors": errors,
         "error_count": sum(errors.values()),
-        "rooms_joined": len([r for r in record.get("rooms") or [] if not r.startswith("user_")]),
+        "rooms_joined": len([r for r in record.get("rooms") or [] if room_type_of(r) != USER]),
     }
 
 

@@ -2,7 +2,7 @@
 
 An event is visible to a client when the client is in the event's room and the event's
 audience includes it. The audience is frozen when the event happens (at commit), from the
-room's access rule at that moment (`realtime.rooms.room_audience`; a journal room's rule
+room's access rule at that moment (`events.rooms.room_audience`; a journal room's rule
 depends on the entry: a draft's audience is its author and collaborators), or by the
 sender where the room cannot tell at commit (a deleted album's last event):
 

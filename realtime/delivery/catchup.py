@@ -3,7 +3,7 @@ room without a socket (mobile background sync). The same events a `join_room {si
 replay would give the caller, by the same rule (realtime.delivery.audience: only what the caller
 could have received when it happened), oldest first, a page at a time.
 
-Access is the room's join rule now (realtime.rooms); a room the caller may not join, or
+Access is the room's join rule now (events.rooms); a room the caller may not join, or
 that does not exist, is 404 (no existence leak). A `since` whose following events are
 past retention (or pruned, or from another epoch): 410 `history_expired`, re-read the
 state over REST.
@@ -18,8 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from events import log
-from realtime import rooms
+from events import log, rooms
 from realtime.delivery import audience
 from realtime.delivery.broadcast import frame
 

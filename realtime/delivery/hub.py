@@ -33,9 +33,10 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
-from events import log
-from realtime import protocol, rooms
+from events import log, rooms
+from realtime import protocol
 from realtime.delivery import audience, redisconn
+from realtime.delivery.access import check_access
 from realtime.delivery.broadcast import abroadcast, frame_text, missing
 from realtime.delivery.groups import ALL_NODES_GROUP, node_group, room_group
 from realtime.delivery.registry import Left, get_registry
@@ -359,7 +360,7 @@ class Hub:
                     continue
                 key = (session.user_id, room_id)
                 if key not in decided:
-                    decided[key] = await rooms.check_access(session.user, room)
+                    decided[key] = await check_access(session.user, room)
                 access = decided[key]
                 subscription = session.rooms.get(room_id)
                 if not access:
@@ -457,7 +458,7 @@ class Hub:
 
     async def announce(self, room_id: str, type_: str, user: dict[str, Any]) -> None:
         room = rooms.parse_room_id(room_id)
-        if room is not None and room.type.name != "user":  # no presence in personal rooms
+        if room is not None and room.type.name != rooms.USER:  # no presence in personal rooms
             # Presence is an event of the room like any other: logged, for its audience now.
             await abroadcast(room_id, type_, {"roomId": room_id, "user": user})
 

@@ -24,6 +24,7 @@ from typing import Any
 from django.conf import settings
 from prometheus_client import Histogram
 
+from events.commands import COMMANDS
 from realtime.protocol import CLIENT_SCHEMAS
 
 logger = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ def inbound_label(type_: str | None) -> str:
     """A bounded label for a client message type (client input never becomes a label)."""
     if type_ is None:
         return INVALID
-    return type_ if type_ in CLIENT_SCHEMAS else UNKNOWN
+    return type_ if type_ in CLIENT_SCHEMAS or type_ in COMMANDS else UNKNOWN
 
 
 def outbound_type(text: str) -> str:

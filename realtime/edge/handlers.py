@@ -1,5 +1,6 @@
 """What each client message does (protocol.md sections 2, 3 and 5). The consumer parses
-the frame and calls `handle`; every answer is a message declared in realtime.protocol.
+the frame and calls `handle`; every answer is a message declared in realtime.protocol, or
+the reply a registered command declares (events.commands: social's `send_message`).
 
 Replies: success acks carry the request's `id` as top-level `replyTo`; errors carry it in
 `payload.replyTo` (protocol.md) and at the top level.
@@ -9,20 +10,25 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from events import log
-from realtime import protocol, rooms
+from events import commands, log, rooms
+from realtime import protocol
 from realtime.delivery import audience
+from realtime.delivery.access import check_access
 from realtime.delivery.broadcast import frame_text
 from realtime.delivery.stats import ws_event
 from realtime.edge.auth import AuthFailed, authenticate_token
 from realtime.protocol import Close, Err, ProtocolError, Request
 from realtime.session import RoomSubscription, Session
+
+logger = logging.getLogger(__name__)
 
 PRE_AUTH_TYPES = frozenset({protocol.AUTHENTICATE, protocol.PING})
 Handler = Callable[["Session", Request], Awaitable[None]]
@@ -34,11 +40,37 @@ async def handle(session: Session, request: Request) -> None:
     handler = HANDLERS.get(request.type)
     if handler is not None:
         protocol.validate_payload(request.type, request.payload)
-    else:
-        handler = extra_handlers().get(request.type)  # they check their payloads themselves
+        await handler(session, request)
+        return
+    command = commands.COMMANDS.get(request.type)
+    if command is not None:
+        await run_command(session, command, request)
+        return
+    handler = extra_handlers().get(request.type)  # they check their payloads themselves
     if handler is None:
         raise ProtocolError(Err.UNKNOWN_TYPE, f"Unknown message type {request.type[:64]!r}.")
     await handler(session, request)
+
+
+async def run_command(session: Session, command: commands.Command, request: Request) -> None:
+    """A command an app registered: its schema, then the client must be in its room, then
+    its handler in a worker thread; its reply, or the `error` it refused with."""
+    protocol.check_fields(command.schema, request.payload)
+    if command.room_field is not None and request.payload.get(command.room_field) not in session.rooms:
+        raise ProtocolError(Err.NOT_IN_ROOM, "Join the room first.")
+    try:
+        reply = await _run_handler(command.handler, session.user, request.payload)
+    except commands.CommandError as exc:
+        if exc.code not in protocol.ERROR_CODES:
+            logger.error("command %s refused with %r, not a protocol error code", command.name, exc.code)
+            raise ProtocolError(Err.INTERNAL_ERROR, "The server failed to handle this message.") from None
+        raise ProtocolError(exc.code, exc.message) from None
+    await session.reply(command.reply_type, reply, request.id)
+
+
+@database_sync_to_async
+def _run_handler(handler: commands.Handler, user: Any, payload: dict[str, Any]) -> dict[str, Any]:
+    return handler(user, payload)
 
 
 @functools.cache
@@ -141,7 +173,7 @@ async def join_room(session: Session, request: Request) -> None:
         raise ProtocolError(Err.TOO_MANY_ROOMS, f"At most {settings.WS_MAX_ROOMS_PER_CONNECTION} rooms.")
     access = rooms.Access.GRANTED
     if not already:
-        access = await rooms.check_access(session.user, room)
+        access = await check_access(session.user, room)
         if not access:
             ws_event("denial", session, room=room.value, code=Err.ROOM_ACCESS_DENIED)
             raise ProtocolError(Err.ROOM_ACCESS_DENIED, "You may not join this room.")
@@ -222,18 +254,9 @@ async def leave_room(session: Session, request: Request) -> None:
     await session.reply(protocol.ROOM_LEFT, {"roomId": room_id}, request.id)
 
 
-async def send_message(session: Session, request: Request) -> None:
-    from realtime import chat
-
-    if request.payload["roomId"] not in session.rooms:
-        raise ProtocolError(Err.NOT_IN_ROOM, "Join the room first.")
-    await chat.send_message(session, request)
-
-
 HANDLERS = {
     protocol.AUTHENTICATE: authenticate_message,
     protocol.PING: ping,
     protocol.JOIN_ROOM: join_room,
     protocol.LEAVE_ROOM: leave_room,
-    protocol.SEND_MESSAGE: send_message,
 }

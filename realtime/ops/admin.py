@@ -22,7 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
-from realtime import rooms
+from events import rooms
 from realtime.models import ConnectionRecord, LiveClient, LiveRoom
 from realtime.ops import services as services
 

@@ -23,8 +23,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 
-from events import log
-from realtime import protocol, rooms
+from events import log, rooms
+from realtime import protocol
 from realtime.cluster.control import akick_client
 from realtime.delivery.broadcast import abroadcast, abroadcast_all
 from realtime.delivery.hub import Hub
@@ -36,7 +36,7 @@ DEFAULT_KIND = "announcement"
 TOP_ROOMS = 10
 # members-per-room distribution buckets: (label, lowest, highest or None)
 BUCKETS = (("1", 1, 1), ("2", 2, 2), ("3-5", 3, 5), ("6-10", 6, 10), ("11-50", 11, 50), ("51+", 51, None))
-PERSONAL = "user"  # the personal room type: one per signed-in user, left out of room stats
+PERSONAL = rooms.USER  # the personal room type: one per signed-in user, left out of room stats
 
 
 def run(fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -164,8 +164,8 @@ async def cluster_stats() -> dict[str, Any]:
     errors: Counter[str] = Counter()
     for node in alive:
         errors.update(node.get("errors") or {})
-    shared = [r for r in all_rooms if not r["roomId"].startswith(PERSONAL + "_")]
-    by_type = Counter(r["roomId"].split("_", 1)[0] for r in all_rooms)
+    by_type = Counter(rooms.room_type_of(r["roomId"]) for r in all_rooms)
+    shared = [r for r in all_rooms if rooms.room_type_of(r["roomId"]) != PERSONAL]
     top = sorted(shared, key=lambda r: (-r["memberCount"], -r["clientCount"], r["roomId"]))[:TOP_ROOMS]
     samples = {n["nodeId"]: activity.get(n["nodeId"], []) for n in alive}
     authenticated = len(clients)
@@ -218,7 +218,7 @@ async def _room_activity(room: dict[str, Any]) -> dict[str, Any]:
     joins = [m["joinedAt"] for m in room.get("members", []) if m.get("joinedAt")]
     return {
         **room,
-        "roomType": room["roomId"].split("_", 1)[0],
+        "roomType": rooms.room_type_of(room["roomId"]),
         "eventsSent": events,
         "lastEventAt": last_ms,
         "lastActivity": max([last_ms or 0, *joins]) or None,
@@ -229,7 +229,7 @@ async def room_list(room_type: str | None = None) -> list[dict[str, Any]]:
     """Rooms with live members; personal rooms only when asked for (`room_type="user"`)."""
     found = []
     for room in await get_registry().list_rooms():
-        kind = room["roomId"].split("_", 1)[0]
+        kind = rooms.room_type_of(room["roomId"])
         if (room_type is None and kind != PERSONAL) or kind == room_type:
             found.append(await _room_activity(room))
     return sorted(found, key=lambda r: (-r["memberCount"], r["roomId"]))

@@ -1,7 +1,9 @@
 """Every wire message of /ws, declared once (protocol.md).
 
 Client -> server payloads are validated here (types and lengths); server -> client shapes
-are declared in SERVER_MESSAGES so tests can check every message the server sends.
+are declared in SERVER_MESSAGES so tests can check every message the server sends. The
+commands the apps register (events.commands: social's `send_message` and its reply
+`message_ack`) bring their own schemas; `client_schemas()` lists them with these.
 Serialization lives here too: compact JSON, `timestamp` always set by the server.
 """
 
@@ -12,13 +14,14 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from events.commands import COMMANDS, Field, Schema
+from events.rooms import MAX_ROOM_ID_LENGTH
 from trava.jsonlimits import MAX_JSON_DEPTH, json_depth_exceeds, text_may_nest_deeper
 
 # --- Client -> server message types ----------------------------------------------------
 AUTHENTICATE = "authenticate"
 JOIN_ROOM = "join_room"
 LEAVE_ROOM = "leave_room"
-SEND_MESSAGE = "send_message"
 PING = "ping"
 
 # --- Server -> client message types ----------------------------------------------------
@@ -26,7 +29,6 @@ AUTHENTICATED = "authenticated"
 ROOM_JOINED = "room_joined"
 ROOM_LEFT = "room_left"
 PONG = "pong"
-MESSAGE_ACK = "message_ack"  # the direct reply to send_message: the stored message
 ERROR = "error"
 USER_JOINED = "user_joined"
 USER_LEFT = "user_left"
@@ -72,9 +74,6 @@ LEFT_ACCESS_REVOKED = "access_revoked"
 MAX_TYPE_LENGTH = 64
 MAX_REQUEST_ID_LENGTH = 128
 MAX_TOKEN_LENGTH = 4096
-MAX_ROOM_ID_LENGTH = 64
-MAX_CHAT_TEXT_LENGTH = 4000  # longer: message_too_large
-MAX_CLIENT_MESSAGE_ID_LENGTH = 64
 
 
 class ProtocolError(Exception):
@@ -88,21 +87,13 @@ class ProtocolError(Exception):
         self.extra = extra
 
 
-@dataclass(frozen=True)
-class Field:
-    types: tuple[type, ...]
-    required: bool = True
-    max_length: int | None = None  # str fields
-    min_length: int = 0
-    minimum: int | None = None  # int fields
-    too_long_code: str = Err.INVALID_MESSAGE
-
-
 _STR = (str,)
 _INT = (int,)
 
-# Client -> server payload schemas. Unknown extra fields are ignored (forward compatible).
-CLIENT_SCHEMAS: dict[str, dict[str, Field]] = {
+# Client -> server payload schemas of realtime's own messages (a Field is events.commands'
+# own, so the apps' commands declare theirs alike). Unknown extra fields are ignored
+# (forward compatible).
+CLIENT_SCHEMAS: dict[str, Schema] = {
     AUTHENTICATE: {"token": Field(_STR, min_length=1, max_length=MAX_TOKEN_LENGTH)},
     JOIN_ROOM: {
         "roomId": Field(_STR, min_length=1, max_length=MAX_ROOM_ID_LENGTH),
@@ -111,13 +102,6 @@ CLIENT_SCHEMAS: dict[str, dict[str, Field]] = {
         "epoch": Field(_STR, required=False, max_length=64),
     },
     LEAVE_ROOM: {"roomId": Field(_STR, min_length=1, max_length=MAX_ROOM_ID_LENGTH)},
-    SEND_MESSAGE: {
-        "roomId": Field(_STR, min_length=1, max_length=MAX_ROOM_ID_LENGTH),
-        "text": Field(
-            _STR, min_length=1, max_length=MAX_CHAT_TEXT_LENGTH, too_long_code=Err.MESSAGE_TOO_LARGE
-        ),
-        "clientMessageId": Field(_STR, required=False, min_length=1, max_length=MAX_CLIENT_MESSAGE_ID_LENGTH),
-    },
     PING: {},  # any payload, echoed back
 }
 
@@ -130,7 +114,6 @@ SERVER_MESSAGES: dict[str, frozenset[str]] = {
     ERROR: frozenset({"code", "message"}),
     USER_JOINED: frozenset({"roomId", "user"}),
     USER_LEFT: frozenset({"roomId", "user"}),
-    MESSAGE_ACK: frozenset({"id", "tripId", "author", "text", "clientMessageId", "createdAt"}),
 }
 # Room events carry these at the top level besides type/payload/timestamp.
 ROOM_EVENT_KEYS = frozenset({"type", "payload", "timestamp", "roomId", "eventId", "epoch"})
@@ -192,6 +175,11 @@ def parse_envelope(text: str | None, bytes_data: bytes | None = None) -> Request
     if not isinstance(payload, dict):
         raise ProtocolError(Err.INVALID_MESSAGE, "payload must be an object.", reply_to=request_id)
     return Request(type_, payload, request_id)
+
+
+def client_schemas() -> dict[str, Schema]:
+    """Every client message's schema: realtime's own and the registered commands'."""
+    return {**CLIENT_SCHEMAS, **{name: command.schema for name, command in COMMANDS.items()}}
 
 
 def validate_payload(type_: str, payload: dict[str, Any]) -> None:
