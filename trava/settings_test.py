@@ -41,3 +41,7 @@ EVENTS_VALIDATE_ON_PUBLISH = os.environ.get("EVENTS_VALIDATE_ON_PUBLISH", "1") =
 # The realtime test hook (tests/realtime_hooks.py: `test_broadcast`, staff only): test code,
 # loaded by every node the suite starts; production settings name no extra handler.
 WS_EXTRA_HANDLERS = {"test_broadcast": "tests.realtime_hooks.test_broadcast"}
+
+# A test app with a live room type of its own (tests/packing): the proof that a new room
+# type needs no change in realtime/ (tests/events/test_new_room_type.py).
+INSTALLED_APPS = [*INSTALLED_APPS, "tests.packing"]  # noqa: F405
