@@ -17,7 +17,7 @@ import pytest
 from tests.servers import ROOT
 
 BIN = Path(sys.executable).parent
-ROOT_PACKAGES = ("trava", "events", "trips", "photos", "journals", "social", "realtime", "web")
+ROOT_PACKAGES = ("trava", "events", "trips", "photos", "journals", "social", "realtime", "web", "tests")
 
 
 def lint_imports(cwd: Path, *contracts: str) -> subprocess.CompletedProcess[str]:
@@ -85,12 +85,16 @@ BREAKS = [
     ),
     ("apps-not-realtime", "trips/upward.py", "import realtime.protocol\n"),
     ("apps-not-realtime", "trava/accounts/upward.py", "import realtime.edge\n"),
+    # The test app that adds a room type is held to the apps' rule.
+    ("apps-not-realtime", "tests/packing/upward.py", "from realtime.delivery import hub\n"),
     ("realtime-no-app", "realtime/delivery/upward.py", "import social.models\n"),
     ("realtime-no-app", "realtime/protocol/upward.py", "from trips import permissions\n"),
     ("only-asgi-urls-import-realtime", "trava/upward.py", "import realtime.delivery\n"),
     ("only-asgi-urls-import-realtime", "web/upward.py", "import realtime.protocol\n"),
     ("events-is-the-seam", "events/upward.py", "import trips.models\n"),
     ("events-is-the-seam", "events/upward.py", "import realtime.protocol\n"),
+    ("no-test-code-in-production", "realtime/edge/hooks.py", "from tests import realtime_hooks\n"),
+    ("no-test-code-in-production", "trips/hooks.py", "import tests.factories\n"),
     # Appended to the client itself: a Django import, and one through events.
     ("client-without-django", "realtime/client.py", "\nimport django.conf\n"),
     ("client-without-django", "realtime/tail.py", "\nfrom realtime import protocol\n"),
