@@ -1,5 +1,5 @@
 """An asyncio client for Trava's real-time protocol (the shared protocol.md), with the same
-reconnect and resume behaviour as the browser client (static/realtime/trava-realtime.js).
+reconnect and resume behaviour as the browser client (web/static/realtime/trava-realtime.js).
 
 Used by the end-to-end tests, the benchmarks and `manage.py ws_tail`, so it depends on
 nothing but `websockets` and imports no Django::

@@ -1,4 +1,4 @@
-// Unit tests of the browser client (realtime/static/realtime/trava-realtime.js) under
+// Unit tests of the browser client (web/static/realtime/trava-realtime.js) under
 // Node's built-in test runner: a fake WebSocket driven from the server's side, a manual
 // clock, and Math.random injected, so every delay is exact.
 import assert from "node:assert/strict";
@@ -11,7 +11,7 @@ import {
   createClient,
   DEFAULTS,
   resumePoint,
-} from "../../realtime/static/realtime/trava-realtime.js";
+} from "../../web/static/realtime/trava-realtime.js";
 import { FakeClock, FakeTarget, flush, socketClass } from "./fakes.mjs";
 
 function setup(options = {}) {
