@@ -15,6 +15,7 @@ password change voids every access and refresh token issued before it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -61,14 +62,28 @@ def token_user_id(token: tokens.Token) -> int:
     return raw
 
 
-def check_token_user(user: Any, token: tokens.Token) -> Any:
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    """What a validated token says about its user: all the user checks need, and small
+    enough to keep (the socket's cache of validated tokens holds these, not tokens)."""
+
+    user_id: int
+    expires_at: float  # the `exp` claim, seconds since the epoch
+    password_hash: Any  # the REVOKE_TOKEN_CLAIM claim (None when absent)
+
+    @classmethod
+    def of(cls, token: tokens.Token) -> TokenClaims:
+        return cls(token_user_id(token), float(token["exp"]), token.get(api_settings.REVOKE_TOKEN_CLAIM))
+
+
+def check_token_user(user: Any, claims: TokenClaims) -> Any:
     """The token's user if it may still use the token: it exists, is active and has not
     changed its password since the token was issued. AuthenticationFailed otherwise."""
     if user is None:
         raise AuthenticationFailed(_("User not found"), code="user_not_found")
     if api_settings.CHECK_USER_IS_ACTIVE and not user.is_active:
         raise AuthenticationFailed(_("User is inactive"), code="user_inactive")
-    revoked = token.get(api_settings.REVOKE_TOKEN_CLAIM) != get_md5_hash_password(user.password)
+    revoked = claims.password_hash != get_md5_hash_password(user.password)
     if api_settings.CHECK_REVOKE_TOKEN and revoked:
         raise AuthenticationFailed(_("The user's password has been changed."), code="password_changed")
     return user
@@ -76,8 +91,9 @@ def check_token_user(user: Any, token: tokens.Token) -> Any:
 
 def load_token_user(token: tokens.Token) -> Any:
     """The user of a validated token, checked (one query)."""
-    user = get_user_model().objects.filter(pk=token_user_id(token)).first()
-    return check_token_user(user, token)
+    claims = TokenClaims.of(token)
+    user = get_user_model().objects.filter(pk=claims.user_id).first()
+    return check_token_user(user, claims)
 
 
 class JWTAuthentication(authentication.JWTAuthentication):
