@@ -17,9 +17,9 @@ a visitor of a trip made public a minute ago is not in the member set of what ha
 while it was private. Clients joined through the staff override (protocol.md section 8,
 admin inspection) receive every event of the room they inspect.
 
-The wire form (channel-layer message, history entry, the event log of issue 13) is
-`None` or a sorted list of ids (`to_wire`/`from_wire`); `encode`/`decode` give the
-compact text kept next to an event in the Redis history stream ("" for everyone).
+The wire form (history entry, the event log of issue 13) is `None` or a sorted list of
+ids (`to_wire`/`from_wire`); `encode`/`decode` give the compact text ("" for everyone)
+kept next to an event in the Redis history stream and sent in the channel-layer message.
 """
 
 from __future__ import annotations
@@ -29,8 +29,12 @@ from events.audience import EVERYONE, Audience
 __all__ = ["EVERYONE", "Audience", "allows", "decode", "encode", "from_wire"]
 
 
-def from_wire(value: list[int] | None) -> frozenset[int] | None:
-    """The allowed ids of a wire audience (None: everyone in the room)."""
+def from_wire(value: list[int] | str | None) -> frozenset[int] | None:
+    """The allowed ids of a wire audience (None: everyone in the room): a list, or its
+    `encode`d text (the channel-layer message: the in-memory layer deep-copies each
+    message, and a list of 1,000 ids cost more there than the rest of the event)."""
+    if isinstance(value, str):
+        return frozenset(map(int, filter(None, value.split(",")))) if value else None
     return None if value is None else frozenset(value)
 
 

@@ -37,6 +37,7 @@ from events.audience import Audience
 from events.models import LoggedEvent
 from events.publish import log_now
 from realtime import protocol
+from realtime.delivery import audience
 from realtime.delivery.groups import ALL_NODES_GROUP, room_group
 from realtime.delivery.stats import STATS, observe_send
 
@@ -94,7 +95,8 @@ async def asend(items: list[Item]) -> int:
         for stripe in stripes:  # in stripe order: two senders never wait on each other
             await held.enter_async_context(_order_locks_of_loop()[stripe])
         for room_id, event_id, text, aud in items:
-            message = {"type": "room.event", "room": room_id, "id": event_id, "text": text, "aud": aud}
+            message = {"type": "room.event", "room": room_id, "id": event_id, "text": text,
+                       "aud": audience.encode(aud)}  # fmt: skip
             try:
                 await get_channel_layer().group_send(room_group(room_id), message)
             except Exception:

@@ -263,7 +263,9 @@ class Hub:
             except Exception:
                 logger.exception("node channel message %r failed", message.get("type"))
 
-    async def deliver(self, room_id: str, event_id: int, text: str, aud: list[int] | None = None) -> None:
+    async def deliver(
+        self, room_id: str, event_id: int, text: str, aud: list[int] | str | None = None
+    ) -> None:
         """One room event to every local member its audience admits (realtime.delivery.audience,
         the same rule as replay): the frame is built once, and each member's share is one
         non-blocking socket write (realtime.runtime.wire), with no task, coroutine or dict
