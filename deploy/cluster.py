@@ -470,7 +470,7 @@ def start_ha(run_dir: Path, state: dict, timeout: float) -> dict[str, str]:
     write_state(run_dir, state)
     pg(
         "pg_basebackup", "-h", "127.0.0.1", "-p", str(pg_ports[0]), "-U", "postgres",
-        "-D", str(standby_data), "-R", "-X", "stream",
+        "-D", str(standby_data), "-R", "-X", "stream", "--checkpoint", "fast",  # no spread wait
     )  # fmt: skip
     pg_start(standby_data, pg_ports[1])
     ha["postgres"].append({"label": "postgres standby", "data": str(standby_data), "port": pg_ports[1]})
