@@ -5,8 +5,8 @@
   readers). A draft's events reach its editors who may still see it; a published
   entry's reach its trip's audience (everyone for an entry without a trip);
 - revocation: a collaborator removed from an entry has that entry's room checked again
-  (a draft they can no longer see is left); journal rooms follow their trip's access, so
-  a trip whose visibility changed, or that is deleted, has every journal room checked.
+  (a draft they can no longer see is left); journal rooms follow their trip's access
+  (`follow_trip_access`: checked again when a trip's visibility changes or it is deleted).
 """
 
 from __future__ import annotations
@@ -21,9 +21,7 @@ from events.rooms import RoomType, register_room_type
 from journals.events import JOURNAL, journal_room
 from journals.models import EntryStatus, JournalCollaborator, JournalEntry
 from journals.permissions import can_view_journal_entry, journal_editor_ids
-from trips import signals as trip_signals
-from trips.models import Trip
-from trips.realtime import trip_audience
+from trips.realtime import follow_trip_access, trip_audience
 
 
 def can_join_journal(user: Any, entry_id: int) -> bool:
@@ -49,15 +47,6 @@ def collaborator_removed(
     access.revoke(user_id=instance.user_id, rooms=[journal_room(instance.entry_id)])
 
 
-def trip_changed(sender: type[Trip], trip_id: int, fields: Any, **kwargs: Any) -> None:
-    if "visibility" in fields:
-        access.revoke(room_types=[JOURNAL])
-
-
-def trip_deleted(sender: type[Trip], instance: Trip, **kwargs: Any) -> None:
-    access.revoke(room_types=[JOURNAL])
-
-
 def connect() -> None:
     register_room_type(RoomType(JOURNAL, can_join_journal, journal_audience))
     post_delete.connect(
@@ -65,7 +54,4 @@ def connect() -> None:
         sender=JournalCollaborator,
         dispatch_uid="journals.realtime.collaborator_removed",
     )
-    trip_signals.trip_changed.connect(
-        trip_changed, sender=Trip, dispatch_uid="journals.realtime.trip_changed"
-    )
-    post_delete.connect(trip_deleted, sender=Trip, dispatch_uid="journals.realtime.trip_deleted")
+    follow_trip_access(JOURNAL)

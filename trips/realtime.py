@@ -4,8 +4,8 @@
   a public trip reaches everyone in the room, of a private trip its members at that moment;
 - revocation: a member removed loses the trip's rooms (album and journal rooms follow
   trip access too: all of that user's rooms are checked again); a trip whose visibility
-  changed, or that is deleted, has its room checked again (the apps whose rooms follow
-  the trip's access connect the same signals for their own room types).
+  changed, or that is deleted, has its room checked again, with every room of the types
+  whose access follows the trip's (`follow_trip_access`: albums, journal entries).
 """
 
 from __future__ import annotations
@@ -42,14 +42,26 @@ def member_removed(sender: type[TripMember], instance: TripMember, **kwargs: Any
     access.revoke(user_id=instance.user_id)
 
 
+# Room types whose access follows their trip's (photos' albums, journals' entries): when
+# the trip's access changes, their rooms are checked again with the trip's own room, in
+# one cluster command.
+_FOLLOWERS: list[str] = []
+
+
+def follow_trip_access(room_type: str) -> None:
+    """Called by an app whose room type's access follows the trip's (from its ready())."""
+    if room_type not in _FOLLOWERS:
+        _FOLLOWERS.append(room_type)
+
+
 def trip_changed(sender: type[Trip], trip_id: int, fields: Any, **kwargs: Any) -> None:
     """The service (or the admin) tells which fields changed: no pre_save query."""
     if "visibility" in fields:
-        access.revoke(rooms=[trip_room(trip_id)])
+        access.revoke(rooms=[trip_room(trip_id)], room_types=list(_FOLLOWERS))
 
 
 def trip_deleted(sender: type[Trip], instance: Trip, **kwargs: Any) -> None:
-    access.revoke(rooms=[trip_room(instance.pk)])
+    access.revoke(rooms=[trip_room(instance.pk)], room_types=list(_FOLLOWERS))
 
 
 def connect() -> None:

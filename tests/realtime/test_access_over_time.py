@@ -380,3 +380,41 @@ async def test_room_ids_are_matched_exactly(daphne_server, room: str) -> None:
         await ws.send("join_room", {"roomId": room.format(id=trip.pk)})
         assert (await ws.expect("error"))["payload"]["code"] == "invalid_room"
         await join(ws, f"trip_{trip.pk}")  # the one spelling still works
+
+
+async def test_a_trip_made_private_takes_its_album_and_journal_rooms_from_a_visitor_too(
+    daphne_server, other_node
+) -> None:
+    """Album and journal rooms follow their trip's access (trips.realtime.follow_trip_access):
+    one change of the trip's visibility takes all three rooms from a visitor, on any node,
+    and leaves the member's."""
+    owner, visitor = await make_user(), await make_user()
+    trip = await make_trip(owner, public=True)
+    owner_api = await Rest.of(daphne_server, owner)
+    album = await owner_api.post(f"/trips/{trip.pk}/albums/", {"title": "Azulejos"})
+    entry = await owner_api.post("/journals/", {"title": "Day 1", "body": "Arrived.", "trip": trip.pk})
+    await owner_api.post(f"/journals/{entry['id']}/publish/", expect=200)
+    rooms = [f"trip_{trip.pk}", f"album_{album['id']}", f"journal_{entry['id']}"]
+    async with (
+        await signed_in(other_node.ws_url, visitor) as seen_by_visitor,
+        await signed_in(other_node.ws_url, owner) as seen_by_owner,
+    ):
+        for room in rooms:
+            await join(seen_by_visitor, room)
+            await join(seen_by_owner, room)
+        await owner_api.patch(f"/trips/{trip.pk}/", {"visibility": "private"})
+        left: set[str] = set()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + REVOKED_WITHIN
+        while left != set(rooms):
+            message = await seen_by_visitor.recv(timeout=max(0.01, deadline - loop.time()))
+            if message.get("type") == "room_left":
+                assert message["payload"]["reason"] == "access_revoked"
+                left.add(message["payload"]["roomId"])
+        for room in rooms:
+            await seen_by_visitor.send("join_room", {"roomId": room})
+            assert (await seen_by_visitor.expect("error"))["payload"]["code"] == "room_access_denied"
+        await seen_by_owner.send("leave_room", {"roomId": rooms[0]})
+        left_ack = await seen_by_owner.expect("room_left")
+        assert "reason" not in left_ack["payload"], "the owner kept the trip's room until leaving it"
+    await owner_api.close()
