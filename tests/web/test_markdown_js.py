@@ -3,35 +3,10 @@ as part of the Python suite."""
 
 from __future__ import annotations
 
-import os
-import re
-import shutil
-import subprocess
-from pathlib import Path
+from tests.node_tests import run_node_tests
 
-import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
 TESTS = 5  # the tests in tests/web/js/markdown.test.mjs
 
 
 def test_journal_markdown_unit_tests_pass_under_node() -> None:
-    node = shutil.which("node")
-    if node is None:
-        if os.environ.get("TRAVA_REQUIRE_SERVICES") == "1":
-            pytest.fail("node is required (TRAVA_REQUIRE_SERVICES=1) but is not on PATH")
-        pytest.skip("node is not installed")
-    result = subprocess.run(
-        [node, "--test", "--test-reporter=tap", "tests/web/js/"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-4000:]
-    passed = re.search(r"^# pass (\d+)$", result.stdout, re.MULTILINE)
-    failed = re.search(r"^# fail (\d+)$", result.stdout, re.MULTILINE)
-    assert passed and failed, output[-4000:]
-    assert (int(passed.group(1)), int(failed.group(1))) == (TESTS, 0), output[-4000:]
+    assert run_node_tests("tests/web/js/", min_tests=TESTS)["tests"] == TESTS
