@@ -200,6 +200,11 @@ if _db["ENGINE"] == "django.db.backends.sqlite3":
     # WAL + IMMEDIATE transactions: concurrent writers (request threads, several daphne
     # processes, the test suite beside a live server) wait for the one write lock, up to
     # the busy timeout, instead of failing at once. Past it: 503 "database is locked".
+    # Kept open for the thread's life: opening one costs ~0.3 ms (connect, Django's SQL
+    # functions, the PRAGMAs) and the socket layer's ORM calls run on one worker thread,
+    # which reopened it for every join and chat message. A request thread's connection
+    # closes with its thread. (PostgreSQL has its pool instead.)
+    _db["CONN_MAX_AGE"] = None
     _db["OPTIONS"] = {
         "timeout": env_float("SQLITE_BUSY_TIMEOUT", 20.0),
         "transaction_mode": "IMMEDIATE",
