@@ -22,9 +22,10 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from events.audience import Wire
 from events.models import LoggedEvent, RoomSequence
 
-Entry = tuple[str, str, dict[str, Any], list[int] | None]  # room, type, payload, audience
+Entry = tuple[str, str, dict[str, Any], Wire]  # room, type, payload, audience
 
 # Hands out `n` ids of a room (n = 0 only reads), creating its row with a new epoch.
 _UPSERT = (

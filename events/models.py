@@ -26,8 +26,8 @@ class LoggedEvent(models.Model):
     event_id = models.BigIntegerField()
     type = models.CharField(max_length=64)
     payload = models.JSONField()
-    # Who may receive it (realtime.delivery.audience wire form): null for whoever the room admits,
-    # else the user ids allowed when it happened.
+    # Who may receive it (events.audience's wire form): null for whoever the room admits,
+    # else the user ids allowed when it happened, as text (",1,2,3"; older rows: a list).
     audience = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 

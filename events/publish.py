@@ -26,7 +26,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 
 from events import delivery, log, pending
-from events.audience import Audience
+from events.audience import Audience, Wire
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ Build = Callable[[], Iterable[Event]]
 def _log(events: Iterable[Event], *, checked: bool = True) -> list[Any]:
     """Log `events` in the current transaction: each with its audience, per room."""
     entries = []
-    audiences: dict[str, list[int] | None] = {}
+    audiences: dict[str, Wire] = {}
     for event in events:
         if checked:
             delivery.check(event.type, event.payload)

@@ -33,7 +33,7 @@ def trip_audience(trip_id: int) -> Audience:
     visibility = Trip.objects.filter(pk=trip_id).values_list("visibility", flat=True).first()
     if visibility == Visibility.PUBLIC:
         return EVERYONE
-    return Audience.of_users(TripMember.objects.filter(trip_id=trip_id).values_list("user_id", flat=True))
+    return Audience.of_query(TripMember.objects.filter(trip_id=trip_id), "user_id")
 
 
 # --- Revocation: which change takes access away ---------------------------------------------

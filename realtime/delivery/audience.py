@@ -6,7 +6,7 @@ room's access rule at that moment (`events.rooms.room_audience`; a journal room'
 depends on the entry: a draft's audience is its author and collaborators), or by the
 sender where the room cannot tell at commit (a deleted album's last event):
 
-- `EVERYONE` (`users is None`): whoever may be in the room (a public trip, a published
+- `EVERYONE` (no text): whoever may be in the room (a public trip, a published
   entry of a public trip).
 - a set of user ids: exactly those users (a private trip's members at that moment, a
   draft's editors, the owner of a personal room).
@@ -17,24 +17,23 @@ a visitor of a trip made public a minute ago is not in the member set of what ha
 while it was private. Clients joined through the staff override (protocol.md section 8,
 admin inspection) receive every event of the room they inspect.
 
-The wire form (history entry, the event log of issue 13) is `None` or a sorted list of
-ids (`to_wire`/`from_wire`); `encode`/`decode` give the compact text ("" for everyone)
-kept next to an event in the Redis history stream and sent in the channel-layer message.
+The wire form (the event log of issue 13, events.audience) is `None` or the ids' text
+(",1,2,3"; rows logged before it: a list of ids); `encode` gives the channel-layer
+message's form ("" for everyone) and `from_wire` reads any of them.
 """
 
 from __future__ import annotations
 
 import functools
 
-from events.audience import EVERYONE, Audience
+from events.audience import EVERYONE, Audience, Wire
 
-__all__ = ["EVERYONE", "Audience", "allows", "decode", "encode", "from_wire"]
+__all__ = ["EVERYONE", "Audience", "Wire", "allows", "encode", "from_wire"]
 
 
-def from_wire(value: list[int] | str | None) -> frozenset[int] | None:
-    """The allowed ids of a wire audience (None: everyone in the room): a list, or its
-    `encode`d text (the channel-layer message: the in-memory layer deep-copies each
-    message, and a list of 1,000 ids cost more there than the rest of the event)."""
+def from_wire(value: Wire) -> frozenset[int] | None:
+    """The allowed ids of a wire audience (None: everyone in the room): its text (the
+    log's and the channel-layer message's form), or a list (rows logged before it)."""
     if isinstance(value, str):
         return _parse(value) if value else None
     return None if value is None else frozenset(value)
@@ -48,16 +47,11 @@ def _parse(text: str) -> frozenset[int]:
     return frozenset(map(int, filter(None, text.split(","))))
 
 
-def encode(value: list[int] | None) -> str:
-    return "" if value is None else "," + ",".join(map(str, value))
-
-
-def decode(text: str | bytes | None) -> list[int] | None:
-    if isinstance(text, bytes):
-        text = text.decode()
-    if not text:
-        return None
-    return [int(part) for part in text.split(",") if part]
+def encode(value: Wire) -> str:
+    """The channel-layer message's form: "" for everyone, else the text."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else "," + ",".join(map(str, value))
 
 
 def allows(allowed: frozenset[int] | None, user_id: int | None, *, via_staff: bool) -> bool:

@@ -33,7 +33,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from events import log
-from events.audience import Audience
+from events.audience import Audience, Wire
 from events.models import LoggedEvent
 from events.publish import log_now
 from realtime import protocol
@@ -43,7 +43,7 @@ from realtime.delivery.stats import STATS, observe_send
 
 logger = logging.getLogger(__name__)
 
-Item = tuple[str, int, str, list[int] | None]  # room, eventId, frame text, audience
+Item = tuple[str, int, str, Wire]  # room, eventId, frame text, audience
 
 
 def frame(row: LoggedEvent, epoch: str) -> dict[str, Any]:
