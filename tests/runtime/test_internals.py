@@ -18,10 +18,12 @@ import hashlib
 import inspect
 import re
 from collections.abc import Callable
+from importlib import metadata
 
 import pytest
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from autobahn.websocket.protocol import WebSocketProtocol as AutobahnProtocol
+from channels.layers import InMemoryChannelLayer as ChannelsInMemoryChannelLayer
 from daphne import utils
 from daphne.access import AccessLogGenerator
 from daphne.endpoints import build_endpoint_description_strings
@@ -30,6 +32,7 @@ from daphne.ws_protocol import WebSocketFactory, WebSocketProtocol
 from twisted.internet import abstract, tcp
 from twisted.web import http
 
+from realtime.delivery.memorylayer import InMemoryChannelLayer
 from realtime.runtime import versions
 from realtime.runtime.wire import TravaServer
 
@@ -148,7 +151,10 @@ def test_twisted_file_descriptor_buffers() -> None:
 
 
 def test_twisted_tcp_write_some_data() -> None:
+    # send_now does what writeSomeData does, on the same socket, and uses its buffers after.
     assert params(tcp.Connection.writeSomeData) == ["self", "data"]
+    assert "self.socket.send" in source(tcp.Connection.writeSomeData)
+    assert "self.socket: socket.socket = skt" in source(tcp.Connection.__init__)
     assert params(abstract.FileDescriptor.startWriting) == ["self"]
 
 
@@ -197,3 +203,37 @@ def test_autobahn_fail_by_drop() -> None:
 def test_the_installed_versions_are_the_tested_ones() -> None:
     # The internals above were read on these: a new pin must update TESTED_VERSIONS too.
     assert versions.untested_versions() == {}
+
+
+def test_channels_in_memory_layer_sweep_and_group_send() -> None:
+    # realtime.delivery.memorylayer throttles this sweep and sends a group's messages in
+    # turn: both read against channels 4.3.2 (requirements.txt).
+    assert metadata.version("channels") == "4.3.2"
+    layer = ChannelsInMemoryChannelLayer
+    assert params(layer._clean_expired) == ["self"]
+    assert "self._clean_expired()" in source(layer.receive)
+    assert "self._clean_expired()" in source(layer.group_send)
+    assert "self.groups[group].keys()" in source(layer.group_send)
+    assert "except ChannelFull" in source(layer.group_send)
+    assert "deepcopy(message)" in source(layer.send)
+
+
+async def test_the_in_memory_layer_still_expires_and_fans_out() -> None:
+    layer = InMemoryChannelLayer(expiry=60, capacity=2)
+    channels = [await layer.new_channel() for _ in range(3)]
+    for channel in channels:
+        await layer.group_add("room.1", channel)
+    message = {"type": "room.event", "text": "x"}
+    await layer.group_send("room.1", message)
+    await layer.group_send("room.1", message)
+    await layer.group_send("room.1", message)  # over capacity: dropped, as channels does
+    for channel in channels:
+        assert await layer.receive(channel) == message
+        assert await layer.receive(channel) == message
+        assert channel not in layer.channels or layer.channels[channel].empty()
+    layer.expiry = -1  # every message sent now is already expired
+    await layer.send(channels[0], message)
+    layer._next_sweep = 0.0  # the next sweep is due
+    await layer.group_send("room.2", message)  # a sweep: the expired message goes...
+    assert channels[0] not in layer.channels
+    assert channels[0] not in layer.groups["room.1"]  # ...and its channel leaves its groups
