@@ -20,10 +20,10 @@ Internals, checked against daphne 4.2.3, autobahn 26.11.1 and Twisted 26.10.0:
   cancels the timer and unregisters it.
 - Twisted's `FileDescriptor` (tcp.Connection) buffers writes in `_tempDataBuffer` (a
   list of whole writes) / `_tempDataLen`, then `dataBuffer` from `offset`;
-  `writeSomeData` is its one non-blocking send. `SocketWriter.write` sends straight to
-  the socket when nothing is queued (as asyncio's transports do: no epoll_ctl pair per
-  message) and otherwise queues behind the pending bytes, and it reports when the
-  pending bytes pass WS_MAX_OUTBOUND_BYTES.
+  `writeSomeData` is its one non-blocking send, of its `socket`. `SocketWriter.write`
+  sends straight to that socket when nothing is queued (as asyncio's transports do: no
+  epoll_ctl pair per message) and otherwise queues behind the pending bytes, and it
+  reports when the pending bytes pass WS_MAX_OUTBOUND_BYTES.
 - autobahn's `_connectionMade` copies every option of `CONFIG_ATTRS` (about 45) from the
   factory onto each new protocol instance and pformats them all for a debug line: about
   8 % of a connect's CPU and a bigger instance dict. `configure` makes them class
@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import errno
 import types
 from functools import partial
 from typing import Any
@@ -187,10 +188,18 @@ def send_now(transport: Any, frame: bytes, limit: int) -> bool:
         transport.write(frame)  # behind what is already queued, in order
         pending = len(transport.dataBuffer) - transport.offset + transport._tempDataLen
         return pending <= limit
-    sent = transport.writeSomeData(frame)
-    if sent.__class__ is not int:  # ConnectionLost: let Twisted's write path find out
-        transport.write(frame)
-    elif sent < len(frame):
+    try:
+        # Twisted's writeSomeData, without its two Python frames and memoryview slice per
+        # send (EINTR is retried by Python itself, PEP 475).
+        sent = transport.socket.send(frame)
+    except BlockingIOError:
+        sent = 0
+    except OSError as exc:
+        if exc.errno != errno.ENOBUFS:  # the connection is lost: Twisted's write path finds out
+            transport.write(frame)
+            return True
+        sent = 0
+    if sent < len(frame):
         # The rest goes in front of any later write, as Twisted's doWrite would hold
         # it; _tempDataBuffer keeps only whole frames (close_slow relies on it).
         transport.dataBuffer, transport.offset = frame, sent
