@@ -69,9 +69,21 @@ def trip_room(trip_id: int) -> str:
     return room_id(TRIP, trip_id)
 
 
+# One unbound instance per serializer class, its fields built once: a ModelSerializer
+# builds (deep-copies and introspects) every field on each instantiation, which was a
+# sixth of a chat message's CPU on the socket path, twice per message. to_representation
+# reads only the instance it is given; these serializers take no context.
+_representers: dict[type, Any] = {}
+
+
 def represent(serializer_class: type, instance: Any) -> dict[str, Any]:
     """The REST JSON of `instance` (camelCase keys; decimals as strings, as DRF renders)."""
-    return camelize(serializer_class(instance).data)
+    serializer = _representers.get(serializer_class)
+    if serializer is None:
+        serializer = serializer_class()
+        serializer.fields  # noqa: B018 (built now, once, not in each caller's thread)
+        serializer = _representers.setdefault(serializer_class, serializer)
+    return camelize(serializer.to_representation(instance))
 
 
 # --- Trip events ----------------------------------------------------------------------------
