@@ -30,10 +30,11 @@ def can_join_trip(user: Any, trip_id: int) -> bool:
 
 def trip_audience(trip_id: int) -> Audience:
     """Who may see the trip now: everyone signed in (public) or its members."""
-    visibility = Trip.objects.filter(pk=trip_id).values_list("visibility", flat=True).first()
+    # Every event of the trip's rooms asks: a plain LIMIT query, no ORDER BY to compile.
+    visibility = next(iter(Trip.objects.filter(pk=trip_id).values_list("visibility", flat=True)[:1]), None)
     if visibility == Visibility.PUBLIC:
         return EVERYONE
-    return Audience.of_query(TripMember.objects.filter(trip_id=trip_id), "user_id")
+    return Audience.of_column(TripMember, "user_id", where="trip_id", equals=trip_id)
 
 
 # --- Revocation: which change takes access away ---------------------------------------------

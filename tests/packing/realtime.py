@@ -22,7 +22,7 @@ def can_join_packing_list(user: Any, list_id: int) -> bool:
 
 
 def packing_audience(list_id: int) -> Audience:
-    return Audience.of_query(PackingMember.objects.filter(packing_list_id=list_id), "user_id")
+    return Audience.of_column(PackingMember, "user_id", where="packing_list_id", equals=list_id)
 
 
 def member_removed(sender: type[PackingMember], instance: PackingMember, **kwargs: Any) -> None:
