@@ -46,8 +46,9 @@ def message_payload(message: ChatMessage) -> dict[str, Any]:
 
 def message_sent(message_id: int) -> None:
     def build() -> list[Event]:
-        message = ChatMessage.objects.select_related("author").filter(pk=message_id).first()
-        if message is None:
+        try:  # get(), not first(): no ORDER BY to compile for every chat message
+            message = ChatMessage.objects.select_related("author").get(pk=message_id)
+        except ChatMessage.DoesNotExist:
             return []
         return [Event(MESSAGE_SENT, (trip_room(message.trip_id),), message_payload(message))]
 

@@ -57,9 +57,10 @@ def send_message(user: Any, payload: dict[str, Any]) -> dict[str, Any]:
     room = parse_room_id(payload["roomId"])
     if room is None or room.type.name != TRIP:
         raise CommandError(INVALID_ROOM, "Chat messages go to trip rooms.")
-    trip = Trip.objects.filter(pk=room.object_id).first()
-    if trip is None:  # deleted since the join
-        raise CommandError(ROOM_ACCESS_DENIED, NOT_A_MEMBER)
+    try:  # get(), not first(): no ORDER BY to compile on this hot path
+        trip = Trip.objects.get(pk=room.object_id)
+    except Trip.DoesNotExist:  # deleted since the join
+        raise CommandError(ROOM_ACCESS_DENIED, NOT_A_MEMBER) from None
     # The REST endpoint's own input serializer: the same text is refused both ways.
     data = ChatMessageInputSerializer(
         data={"text": payload["text"], "client_message_id": payload.get("clientMessageId")}

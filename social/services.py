@@ -81,24 +81,26 @@ def chat_message_send(
     if len(text) > MAX_TEXT:
         raise ValidationError({"text": [f"At most {MAX_TEXT} characters."]})
     client_message_id = client_message_id or None
-    same = ChatMessage.objects.select_related("author")
-    if client_message_id is not None:
-        existing = same.filter(trip=trip, author=author, client_message_id=client_message_id).first()
-        if existing is not None:
-            return existing, False
     try:
-        # A savepoint: when a concurrent send with the same id wins the unique index, only
-        # this insert rolls back and the caller's transaction stays usable. On PostgreSQL
-        # the insert waits for the winner to commit, then fails; the read below (a new
-        # statement, READ COMMITTED) sees the winner's row.
+        # Insert first: a new message (nearly every send) costs no lookup. A resend hits
+        # the unique index (trip, author, client_message_id) and is answered with the
+        # message stored first. The savepoint keeps the caller's transaction usable; on
+        # PostgreSQL a concurrent insert of the same id waits for the winner to commit,
+        # then fails, and the read below (a new statement, READ COMMITTED) sees it.
         with transaction.atomic():
             message = ChatMessage.objects.create(
                 trip=trip, author=author, text=text, client_message_id=client_message_id
             )
     except IntegrityError:
-        if client_message_id is None:
-            raise
-        return same.get(trip=trip, author=author, client_message_id=client_message_id), False
+        if client_message_id is not None:
+            first = (
+                ChatMessage.objects.select_related("author")
+                .filter(trip=trip, author=author, client_message_id=client_message_id)
+                .first()
+            )
+            if first is not None:
+                return first, False
+        raise
     for member in _mentioned_members(trip, text, author):
         notification_create(
             recipient=member.user,
