@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from trava.queries import first_or_none
 from trips.models import Role, Trip, TripMember, Visibility
 
 _RANK = {Role.VIEWER: 1, Role.EDITOR: 2, Role.OWNER: 3}
@@ -20,7 +21,8 @@ def trip_role(user: Any, trip: Trip | int) -> str | None:
     if user is None or not getattr(user, "is_authenticated", False):
         return None
     trip_id = trip.pk if isinstance(trip, Trip) else trip
-    return TripMember.objects.filter(trip_id=trip_id, user_id=user.pk).values_list("role", flat=True).first()
+    roles = TripMember.objects.filter(trip_id=trip_id, user_id=user.pk).values_list("role", flat=True)
+    return first_or_none(roles)
 
 
 def _has_rank(user: Any, trip: Trip | int, role: str) -> bool:

@@ -17,6 +17,7 @@ from django.db.models.signals import post_delete
 from events import access
 from events.audience import EVERYONE, Audience
 from events.rooms import RoomType, register_room_type
+from trava.queries import first_or_none
 from trips import signals as trip_signals
 from trips.events import TRIP, trip_room
 from trips.models import Trip, TripMember, Visibility
@@ -30,8 +31,7 @@ def can_join_trip(user: Any, trip_id: int) -> bool:
 
 def trip_audience(trip_id: int) -> Audience:
     """Who may see the trip now: everyone signed in (public) or its members."""
-    # Every event of the trip's rooms asks: a plain LIMIT query, no ORDER BY to compile.
-    visibility = next(iter(Trip.objects.filter(pk=trip_id).values_list("visibility", flat=True)[:1]), None)
+    visibility = first_or_none(Trip.objects.filter(pk=trip_id).values_list("visibility", flat=True))
     if visibility == Visibility.PUBLIC:
         return EVERYONE
     return Audience.of_column(TripMember, "user_id", where="trip_id", equals=trip_id)
