@@ -44,15 +44,14 @@ def message_payload(message: ChatMessage) -> dict[str, Any]:
     return represent(ChatMessageSerializer, message)
 
 
-def message_sent(message_id: int) -> None:
+def message_sent(message: ChatMessage) -> None:
+    """A chat message is stored once and never changed (the service has no edit): its
+    event is built from the saved instance, author loaded, with no read at commit."""
+
     def build() -> list[Event]:
-        try:  # get(), not first(): no ORDER BY to compile for every chat message
-            message = ChatMessage.objects.select_related("author").get(pk=message_id)
-        except ChatMessage.DoesNotExist:
-            return []
         return [Event(MESSAGE_SENT, (trip_room(message.trip_id),), message_payload(message))]
 
-    send_on_commit((MESSAGE_SENT, message_id), build)
+    send_on_commit((MESSAGE_SENT, message.pk), build)
 
 
 def notification_created(notification_id: int) -> None:

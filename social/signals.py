@@ -24,7 +24,7 @@ def chat_message_saved(
     sender: type[ChatMessage], instance: ChatMessage, created: bool, raw: bool = False, **kwargs: Any
 ) -> None:
     if created and not raw:
-        events.message_sent(instance.pk)
+        events.message_sent(instance)
 
 
 def notification_saved(
