@@ -9,14 +9,13 @@ from django.core.asgi import get_asgi_application
 # Django first: it sets up the apps before anything imports a model.
 django_asgi_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.routing import ProtocolTypeRouter  # noqa: E402
 
-from realtime.edge.routing import websocket_urlpatterns  # noqa: E402
-from realtime.edge.security import OriginCheck  # noqa: E402
+from realtime.edge.routing import websocket_application  # noqa: E402
 
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": OriginCheck(URLRouter(websocket_urlpatterns)),
+        "websocket": websocket_application,
     }
 )
