@@ -23,6 +23,7 @@ from importlib import metadata
 import pytest
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from autobahn.websocket.protocol import WebSocketProtocol as AutobahnProtocol
+from autobahn.websocket.protocol import WebSocketServerProtocol as AutobahnServerProtocol
 from channels.layers import InMemoryChannelLayer as ChannelsInMemoryChannelLayer
 from daphne import utils
 from daphne.access import AccessLogGenerator
@@ -190,6 +191,26 @@ def test_autobahn_send_close_frame() -> None:
 def test_autobahn_send_data() -> None:
     assert params(AutobahnProtocol.sendData) == ["self", "data", "sync", "chopsize"]
     assert "len(self.send_queue) > 0" in source(AutobahnProtocol.sendData)
+
+
+def test_autobahn_and_daphne_read_the_handshake_leftovers_only_in_the_handshake() -> None:
+    # TravaWebSocketProtocol.onOpen drops them: nothing may read them after the handshake.
+    classes = (AutobahnProtocol, AutobahnServerProtocol, WebSocketServerProtocol, WebSocketProtocol)
+    readers: dict[str, set[str]] = {}
+    for attr in ("http_headers", "http_request_data", "http_response_data", "request.headers"):
+        readers[attr] = {
+            name
+            for cls in classes
+            for name, member in vars(cls).items()
+            if inspect.isfunction(member) and attr in source(member)
+        }
+    assert readers == {
+        "http_headers": {"processHandshake"},
+        "http_request_data": {"processHandshake"},
+        "http_response_data": {"succeedHandshake"},
+        "request.headers": {"onConnect"},
+    }
+    assert "self.request = request" in source(WebSocketProtocol.onConnect)
 
 
 def test_autobahn_state_open() -> None:
