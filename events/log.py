@@ -4,13 +4,16 @@ worker thread (`database_sync_to_async`) on an event loop.
 - `record(entries)`: inside the caller's transaction, hand out each room's next ids (one
   upsert per room, rooms in sorted order so two transactions never wait on each other
   crosswise) and insert the rows. The ids are gap-free: a rolled-back transaction gives
-  its ids back with its rows.
+  its ids back with its rows. A long audience is stored once (SharedAudience) and each
+  row refers to it; every function here that reads rows gives them their text back.
 - `replay(room, since, epoch)`: what a client that saw up to `since` missed, if the log
   still holds all of it (protocol.md 9.3).
 """
 
 from __future__ import annotations
 
+import hashlib
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -23,7 +26,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from events.audience import Wire
-from events.models import LoggedEvent, RoomSequence
+from events.models import LoggedEvent, RoomSequence, SharedAudience
 
 Entry = tuple[str, str, dict[str, Any], Wire]  # room, type, payload, audience
 
@@ -46,6 +49,45 @@ def _take(cursor: Any, room: str, n: int) -> tuple[int, str]:
     return int(last), room_epoch
 
 
+# --- Shared audiences ---------------------------------------------------------------------
+# An audience text longer than INLINE_AUDIENCE characters is stored once (SharedAudience)
+# and each row refers to it; the row's `audience` column then holds SHARED, which no
+# reader can mistake for ids (parsing it fails), and every read below puts the text back.
+INLINE_AUDIENCE = 64
+SHARED = "#"
+_SHARE = (
+    "INSERT INTO events_sharedaudience (digest, text, last_used) VALUES (%s, %s, %s) "
+    "ON CONFLICT (digest) DO UPDATE SET last_used = excluded.last_used RETURNING id"
+)
+# digest -> (id, time.monotonic() of its last upsert): rows this process wrote or touched
+# in a transaction that committed. A cached id is used without a query for TOUCH_EVERY
+# seconds; pruning keeps any row used in the last retention (at least 4 x TOUCH_EVERY),
+# so an id used from here cannot have been deleted.
+_shared_ids: dict[str, tuple[int, float]] = {}
+_SHARED_IDS_KEPT = 1024
+
+
+def touch_every() -> float:
+    return min(3600.0, settings.HISTORY_RETENTION / 4)
+
+
+def _remember(found: dict[str, tuple[int, float]]) -> None:
+    if len(_shared_ids) + len(found) > _SHARED_IDS_KEPT:
+        _shared_ids.clear()
+    _shared_ids.update(found)
+
+
+def _shared_id(cursor: Any, text: str, now: Any, written: dict[str, tuple[int, float]]) -> int:
+    digest = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
+    known = _shared_ids.get(digest) or written.get(digest)
+    if known is not None and time.monotonic() - known[1] < touch_every():
+        return known[0]
+    cursor.execute(_SHARE, [digest, text, now])
+    shared_id = int(cursor.fetchone()[0])
+    written[digest] = (shared_id, time.monotonic())
+    return shared_id
+
+
 def record(entries: list[Entry]) -> list[LoggedEvent]:
     """Write `entries` to the log in the current transaction; the rows, ids assigned, in
     the order given (each room's ids follow that order)."""
@@ -54,6 +96,10 @@ def record(entries: list[Entry]) -> list[LoggedEvent]:
     counts = Counter(room for room, *_ in entries)
     next_id: dict[str, int] = {}
     epochs: dict[str, str] = {}
+    written: dict[str, tuple[int, float]] = {}
+    # Remembered only when they commit with the transaction itself: inside a savepoint
+    # of the caller's, its rollback could take them with it unseen.
+    hooks = None if connection.savepoint_ids else getattr(connection, "trava_events", None)
     with transaction.atomic(), connection.cursor() as cursor:
         for room in sorted(counts):
             last, epochs[room] = _take(cursor, room, counts[room])
@@ -62,11 +108,30 @@ def record(entries: list[Entry]) -> list[LoggedEvent]:
         rows = []
         for room, type_, payload, audience in entries:
             row = LoggedEvent(room=room, event_id=next_id[room], type=type_, payload=payload, created_at=now)
-            row.audience = audience
+            if isinstance(audience, str) and len(audience) > INLINE_AUDIENCE:
+                row.shared_audience_id = _shared_id(cursor, audience, now, written)
+                row.audience = SHARED
+            else:
+                row.audience = audience
             row.epoch = epochs[room]  # sending after the commit needs no query
             rows.append(row)
             next_id[room] += 1
         LoggedEvent.objects.bulk_create(rows)
+        if written and hooks is not None:
+            hooks.on_commit.append(lambda: _remember(written))
+    for row, (_room, _type, _payload, audience) in zip(rows, entries, strict=True):
+        row.audience = audience  # sent on with the text, as every reader gets it
+    return rows
+
+
+def _with_audiences(rows: list[LoggedEvent]) -> list[LoggedEvent]:
+    """The rows with each shared audience's text back in `audience`."""
+    ids = {row.shared_audience_id for row in rows if row.shared_audience_id is not None}
+    if ids:
+        texts = dict(SharedAudience.objects.filter(pk__in=ids).values_list("pk", "text"))
+        for row in rows:
+            if row.shared_audience_id is not None:
+                row.audience = texts[row.shared_audience_id]
     return rows
 
 
@@ -122,13 +187,13 @@ def replay(room: str, since: int | None, client_epoch: str | None, limit: int | 
         return Replay(current, last, recovered=False, expired=True)
     if len(rows) > limit:  # more than a replay carries: re-read the state instead
         return Replay(current, last, recovered=False)
-    return Replay(current, last, recovered=True, events=rows)
+    return Replay(current, last, recovered=True, events=_with_audiences(rows))
 
 
 def page(room: str, since: int, limit: int) -> tuple[list[LoggedEvent], bool]:
     """Up to `limit` events after `since`, oldest first, and whether more follow."""
     rows = list(LoggedEvent.objects.filter(room=room, event_id__gt=since).order_by("event_id")[: limit + 1])
-    return rows[:limit], len(rows) > limit
+    return _with_audiences(rows[:limit]), len(rows) > limit
 
 
 def expired(room: str, since: int) -> bool:
@@ -158,18 +223,22 @@ def after(room: str, event_id: int, *, settled_before: float, window: float) -> 
     """Events of `room` after `event_id`, committed between `window` and `settled_before`
     seconds ago, in order."""
     now = timezone.now()
-    return list(
-        LoggedEvent.objects.filter(
-            room=room,
-            event_id__gt=event_id,
-            created_at__lte=now - timedelta(seconds=settled_before),
-            created_at__gte=now - timedelta(seconds=window),
-        ).order_by("event_id")
-    )
+    rows = LoggedEvent.objects.filter(
+        room=room,
+        event_id__gt=event_id,
+        created_at__lte=now - timedelta(seconds=settled_before),
+        created_at__gte=now - timedelta(seconds=window),
+    ).order_by("event_id")
+    return _with_audiences(list(rows))
 
 
 def prune(older_than: timedelta | None = None) -> int:
-    """Delete events past retention; how many. The sequences stay (ids never go back)."""
-    cutoff = timezone.now() - (older_than if older_than is not None else retention())
+    """Delete events past retention; how many. The sequences stay (ids never go back).
+    Shared audiences go when no event refers to them and none was used for the whole
+    retention (never sooner: a process may still hold the id, see _shared_ids)."""
+    now = timezone.now()
+    cutoff = now - (older_than if older_than is not None else retention())
     deleted, _ = LoggedEvent.objects.filter(created_at__lt=cutoff).delete()
+    referenced = LoggedEvent.objects.filter(shared_audience__isnull=False).values("shared_audience")
+    SharedAudience.objects.filter(last_used__lt=now - retention()).exclude(pk__in=referenced).delete()
     return deleted

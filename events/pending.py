@@ -32,6 +32,9 @@ class PendingEvents:
 
     def __init__(self) -> None:
         self.items: list[_Pending] = []
+        # What to do once this transaction has committed (events.log: remember the ids
+        # of the shared audiences it wrote); dropped if it rolls back.
+        self.on_commit: list[Callable[[], None]] = []
 
     def add(self, key: Hashable, build: Build, savepoints: frozenset[str], final: bool) -> None:
         # A pending build is reused only if it survives whenever this one would (its
@@ -51,6 +54,12 @@ class PendingEvents:
 
     def rolled_back(self) -> None:
         self.items = []
+        self.on_commit = []
+
+    def committed(self) -> None:
+        callbacks, self.on_commit = self.on_commit, []
+        for callback in callbacks:
+            callback()
 
     def record(self) -> list[Any]:
         """Pre-commit: build every pending event and log it in this transaction. An

@@ -30,6 +30,7 @@ class EventLogHooks:
     def commit(self) -> None:
         rows = self.trava_events.record()
         super().commit()  # type: ignore[misc]
+        self.trava_events.committed()
         delivery.send(rows)
 
     def rollback(self) -> None:
