@@ -198,11 +198,10 @@ async def join_room(session: Session, request: Request) -> None:
         allowed = audience.from_wire(row.audience)
         if audience.allows(allowed, session.user_id, via_staff=subscription.via_staff):
             await session.push(frame_text(row, replay.epoch))
-    members = await session.hub.registry.members(room.value)
     answer = {
         "roomId": room.value,
         "roomType": room.type.name,
-        "members": [{"userId": m["userId"], "username": m["username"]} for m in members],
+        "members": await session.hub.registry.member_users(room.value),
         "lastEventId": replay.last_event_id,
         "epoch": replay.epoch,
         "recovered": replay.recovered,

@@ -155,6 +155,11 @@ class Registry(abc.ABC):
     async def members(self, room_id: str) -> list[dict[str, Any]]:
         """Live members of a room, one per user: {userId, username, clientIds, joinedAt}."""
 
+    async def member_users(self, room_id: str) -> list[dict[str, Any]]:
+        """The `members` of `room_joined`: {userId, username} per live member, in the
+        order they joined (each join of a 1,000-member room asks)."""
+        return [{"userId": m["userId"], "username": m["username"]} for m in await self.members(room_id)]
+
     @abc.abstractmethod
     async def list_clients(self, user_id: int | None = None) -> list[dict[str, Any]]: ...
 

@@ -114,6 +114,17 @@ class MemoryRegistry(Registry):
     async def members(self, room_id: str) -> list[dict[str, Any]]:
         return members_of(list(self.rooms.get(room_id, {}).values()))
 
+    async def member_users(self, room_id: str) -> list[dict[str, Any]]:
+        # One pass over the room's records, kept in join order (a client joins a room
+        # once: join_room of a joined room does not join again), without members_of's
+        # sort and per-user client lists: at C = 1000 those were a tenth of the node's
+        # CPU in the join storm.
+        users: dict[int, dict[str, Any]] = {}
+        for record in self.rooms.get(room_id, {}).values():
+            if record["userId"] not in users:
+                users[record["userId"]] = {"userId": record["userId"], "username": record["username"]}
+        return list(users.values())
+
     async def list_clients(self, user_id: int | None = None) -> list[dict[str, Any]]:
         return [copy.deepcopy(c) for c in self.clients.values() if user_id is None or c["userId"] == user_id]
 
