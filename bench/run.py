@@ -7,8 +7,8 @@ not throttled. For each size C (default 200 and 1000) both get a fresh process a
 same workload (bench/loadgen.py); with REDIS_URL set, Trava also runs on one and on two
 nodes through Redis (own key prefix, deleted afterwards). `--idle N` adds N idle
 authenticated connections held by one node. Prints every figure as JSON, then a table
-with trava/bare and issue 9's targets. Everything it started is stopped and its temporary
-files removed, also on failure and Ctrl-C.
+with trava/bare and the targets (issue 14's; latency: issue 9's). Everything it started
+is stopped and its temporary files removed, also on failure and Ctrl-C.
 """
 
 from __future__ import annotations
@@ -299,7 +299,7 @@ def render(result: dict[str, Any]) -> str:
         lines.append(f"NOTE: messages sent via {settings['send_via']} (server test hook), not send_message")
     lines += [report.table(rows)] if rows else []
     lines.append("baseline: the bare websockets server; for 'two nodes', one Trava node through Redis.")
-    lines.append("Targets (issue 9) apply at C=1000 on one node; other sizes are shown for the trend.")
+    lines.append("Targets (issue 14; latency: issue 9) apply at C=1000 on one node; other sizes: the trend.")
     for name, run in result["runs"].items():
         if run.get("status") != "ok":
             lines.append(f"FAILED {name}: {run.get('failure')}")
