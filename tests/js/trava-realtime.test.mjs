@@ -355,6 +355,26 @@ describe("rooms and resume", () => {
     assert.equal(room.epoch, "e2");
   });
 
+  test("a first join that lands only on a later connection raises resync", async () => {
+    const t = setup();
+    const room = t.client.join("trip_1");
+    const resyncs = [];
+    room.on("resync", (payload) => resyncs.push(payload.lastEventId));
+    const ws = await authenticate(t);
+    assert.deepEqual(ws.sentOf("join_room")[0].payload, { roomId: "trip_1" });
+    // The node goes away before its room_joined: the page has read its state meanwhile.
+    await dropAndRetry(t);
+    const ws2 = await authenticate(t);
+    assert.deepEqual(ws2.sentOf("join_room")[0].payload, { roomId: "trip_1" }, "no position to resume from");
+    ws2.receive(joined("trip_1", { lastEventId: 14, epoch: "e1", recovered: false }));
+    assert.deepEqual(resyncs, [14], "what happened between that read and this join is re-read");
+    await dropAndRetry(t);
+    const ws3 = await authenticate(t);
+    assert.deepEqual(ws3.sentOf("join_room")[0].payload, { roomId: "trip_1", since: 14, epoch: "e1" });
+    ws3.receive(joined("trip_1", { lastEventId: 14, epoch: "e1", recovered: true }));
+    assert.deepEqual(resyncs, [14], "a replayed re-join needs none");
+  });
+
   test("recovered: false on a re-join raises resync and continues from the new epoch", async () => {
     const t = setup();
     const room = t.client.join("trip_1");

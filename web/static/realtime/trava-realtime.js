@@ -211,6 +211,8 @@ export class Room extends Emitter {
   /** The last eventId delivered (or skipped by a resync). @type {number|null} */ lastEventId = null;
   /** Joined on some earlier connection: a join now is a re-join, with since/epoch. */
   _wasJoined = false;
+  /** The connection its first join was sent on (a first join that lands on a later one is late). */
+  _firstJoinGen = null;
   /** The last room_joined payload. @type {object|null} */ _joinedPayload = null;
   /** A REST catch-up in flight: {buffer} holds the live events that arrive meanwhile. */
   _catchUp = null;
@@ -588,6 +590,7 @@ export class TravaClient extends Emitter {
     const id = this.#nextId("join");
     this.#requests.set(id, { kind: "join", room });
     const payload = { roomId: room.id };
+    room._firstJoinGen ??= this.#gen;
     const since = room._wasJoined ? resumePoint(room) : null;
     if (since != null) {
       payload.since = since;
@@ -600,6 +603,11 @@ export class TravaClient extends Emitter {
     const room = this.rooms.get(payload.roomId);
     if (!room) return;
     const rejoin = room._wasJoined;
+    // A first join that only landed on a later connection (the first one dropped before
+    // room_joined): the app read its state meanwhile, with no position to resume from, so
+    // whatever happened between that read and this join is missing. Resync, as for a
+    // re-join the server could not replay.
+    const late = !rejoin && room._firstJoinGen !== null && room._firstJoinGen !== this.#gen;
     const since = resumePoint(room);
     const sinceEpoch = room.epoch;
     // Not replayed, but the log may still hold the events (a replay refused for its size):
@@ -633,7 +641,7 @@ export class TravaClient extends Emitter {
     room.emit("members", [...room.members.values()]);
     if (catchUp) {
       this.#catchUpRoom(room, since, sinceEpoch, payload);
-    } else if (rejoin && payload.recovered !== true) {
+    } else if ((rejoin && payload.recovered !== true) || late) {
       room.emit("resync", payload);
       this.emit("resync", room);
     }
