@@ -39,6 +39,8 @@ class RealtimeConsumer(Session, AsyncWebsocketConsumer):
         self.hub: Hub | None = None
         self.auth_timer: asyncio.TimerHandle | None = None
         self.expiry_timer: asyncio.TimerHandle | None = None
+        self.remote = ""  # what the connection records show, read from the handshake
+        self.agent = ""
 
     # --- ASGI plumbing ----------------------------------------------------------------------
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
@@ -71,11 +73,19 @@ class RealtimeConsumer(Session, AsyncWebsocketConsumer):
 
     # --- connect --------------------------------------------------------------------------
     async def on_connect(self) -> None:
-        offered = self.scope.get("subprotocols") or []
+        scope = self.scope
+        offered = scope.get("subprotocols") or []
         token = next((p[len(BEARER_PREFIX) :] for p in offered if p.startswith(BEARER_PREFIX)), None)
         if token is None:
-            query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+            query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
             token = (query.get("token") or [None])[0]
+        self.remote = client_address(scope)
+        self.agent = dict(scope.get("headers") or ()).get(b"user-agent", b"").decode("latin-1")[:256]
+        # Read once: the handshake's headers, offered subprotocols and query string (which
+        # may carry the token) are not kept for the connection's life (about 1 KiB of
+        # every idle connection, and no token left in memory). The ASGI scope is this
+        # connection's own (daphne makes one per connection; nothing copies it).
+        scope["headers"], scope["subprotocols"], scope["query_string"] = (), (), b""
         # Accept first, then close: a close before accept is an HTTP 403 and the browser
         # would see 1006, not our 4xxx code.
         await self.accept(subprotocol=SUBPROTOCOL if SUBPROTOCOL in offered else None)
@@ -91,7 +101,7 @@ class RealtimeConsumer(Session, AsyncWebsocketConsumer):
             await self.close(Close.SERVICE_RESTART if self.hub.draining else Close.TRY_AGAIN_LATER)
             return
         self.admitted = True
-        ws_event("connect", self, remote=client_address(self.scope))
+        ws_event("connect", self, remote=self.remote)
         if token:
             try:
                 await handlers.authenticate(self, token, reply_to=None)
@@ -272,8 +282,7 @@ class RealtimeConsumer(Session, AsyncWebsocketConsumer):
 
     # --- what the connection records show ----------------------------------------------------
     def remote_address(self) -> str:
-        return client_address(self.scope)
+        return self.remote
 
     def user_agent(self) -> str:
-        headers = dict(self.scope.get("headers") or [])
-        return headers.get(b"user-agent", b"").decode("latin-1")
+        return self.agent

@@ -31,8 +31,10 @@ Internals, checked against daphne 4.2.3, autobahn 26.11.1 and Twisted 26.10.0:
 - autobahn's `sendData` formats a debug line and counts traffic per write; our own
   writes of whole frames skip it on plain TCP (sync/chopped sends keep it).
 - autobahn keeps the handshake's raw request and response (`http_request_data`,
-  `http_response_data`) and its header dict (`http_headers`, also daphne's
-  `request.headers`) for the connection's life; only the handshake reads them, and
+  `http_response_data`), its header dict (`http_headers`, also daphne's
+  `request.headers`), the query's params and the offered subprotocols (a token may be in
+  either; `request.params`/`protocols` too), and daphne its header list
+  (`clean_headers`), for the connection's life; only the handshake reads them, and
   `onOpen` drops them.
 - autobahn's `sendClose` refuses the registered codes 1001/1008/1011-1014;
   `sendCloseFrame` sends them, and `closeHandshakeTimeout` is read when the close frame
@@ -169,11 +171,14 @@ class TravaWebSocketProtocol(WebSocketProtocol):
     def onOpen(self) -> None:
         # Open: what only the handshake read goes. autobahn keeps the raw request, its
         # response (for autobahn's test suite) and the parsed header dict, which daphne's
-        # `request` holds too; the ASGI scope has its own list of the headers. About
-        # 1 KiB of every idle connection.
+        # `request` holds too, with the query's params and the offered subprotocols (a
+        # token may be in either); daphne keeps its header list. About 2 KiB of every
+        # idle connection.
         self.http_request_data = self.http_response_data = None
-        self.http_headers = {}
-        self.request.headers = {}
+        self.http_headers, self.http_request_params, self.websocket_protocols = {}, {}, []
+        self.clean_headers = []  # daphne's copy (the scope's list, which the consumer drops)
+        request = self.request
+        request.headers, request.params, request.protocols = {}, {}, []  # params: the token, maybe
         super().onOpen()
 
     def serverClose(self, code: int | None = None) -> None:  # daphne's method name

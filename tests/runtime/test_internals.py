@@ -197,7 +197,11 @@ def test_autobahn_and_daphne_read_the_handshake_leftovers_only_in_the_handshake(
     # TravaWebSocketProtocol.onOpen drops them: nothing may read them after the handshake.
     classes = (AutobahnProtocol, AutobahnServerProtocol, WebSocketServerProtocol, WebSocketProtocol)
     readers: dict[str, set[str]] = {}
-    for attr in ("http_headers", "http_request_data", "http_response_data", "request.headers"):
+    dropped = (
+        *("http_headers", "http_request_data", "http_response_data", "http_request_params"),
+        *("websocket_protocols", "clean_headers", "request.headers", ".params", ".protocols"),
+    )
+    for attr in dropped:
         readers[attr] = {
             name
             for cls in classes
@@ -208,7 +212,12 @@ def test_autobahn_and_daphne_read_the_handshake_leftovers_only_in_the_handshake(
         "http_headers": {"processHandshake"},
         "http_request_data": {"processHandshake"},
         "http_response_data": {"succeedHandshake"},
+        "http_request_params": {"processHandshake"},
+        "websocket_protocols": {"processHandshake", "succeedHandshake"},
+        "clean_headers": {"onConnect"},
         "request.headers": {"onConnect"},
+        ".params": set(),
+        ".protocols": set(),
     }
     assert "self.request = request" in source(WebSocketProtocol.onConnect)
 
