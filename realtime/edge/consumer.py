@@ -34,6 +34,8 @@ BEARER_PREFIX = "bearer."
 
 
 class RealtimeConsumer(Session, AsyncWebsocketConsumer):
+    __slots__ = ("agent", "auth_timer", "expiry_timer", "remote")  # see Session.__slots__
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.hub: Hub | None = None

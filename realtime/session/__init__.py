@@ -60,6 +60,16 @@ class RoomSubscription:
 class Session:
     """One connection's state. Sending and closing are the edge's (abstract here)."""
 
+    # Fixed slots, not instance-dict entries: with the edge's own fields a connection had
+    # more than 30 attributes, past what CPython's shared-key instance dicts hold, and
+    # each consumer carried a dict of its own (1.5 KiB of every idle connection).
+    __slots__ = (
+        "admitted", "bucket", "cleaned", "client_id", "close_code", "closed", "connected_at_ms",
+        "dirty", "errors", "expires_at_ms", "flood", "hub", "last_activity_ms", "last_seen",
+        "messages_in", "messages_out", "recent_errors", "registered", "rooms", "rooms_joined",
+        "user", "user_id", "wire",
+    )  # fmt: skip
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.client_id = os.urandom(16).hex()  # 32 hex digits, as uuid4().hex, cheaper
