@@ -35,6 +35,7 @@ BEARER_PREFIX = "bearer."
 
 class RealtimeConsumer(Session, AsyncWebsocketConsumer):
     __slots__ = ("agent", "auth_timer", "expiry_timer", "remote")  # see Session.__slots__
+    groups = ()  # no channel-layer groups per connection (the hub's): no empty list each
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

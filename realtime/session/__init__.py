@@ -45,7 +45,7 @@ class Wire(Protocol):
         ...
 
 
-@dataclass
+@dataclass(slots=True)  # one per room of each connection
 class RoomSubscription:
     # While joining, live events are buffered here (the replay goes first); afterwards
     # events with eventId <= floor (already covered by the join) are dropped. Each is
@@ -89,8 +89,9 @@ class Session:
         self.last_activity_ms = self.connected_at_ms
         self.messages_in = 0
         self.messages_out = 0
-        self.errors: Counter[str] = Counter()
-        self.recent_errors: list[dict[str, Any]] = []  # the last RECENT_ERRORS (a list: small idle)
+        # Made on the first error: most connections never have one.
+        self.errors: Counter[str] | None = None
+        self.recent_errors: tuple[dict[str, Any], ...] = ()  # the last RECENT_ERRORS
         self.dirty = False
         self.bucket = TokenBucket(settings.WS_RATE_LIMIT, settings.WS_RATE_BURST)
         self.flood = FloodDetector(settings.WS_FLOOD_STRIKES, settings.WS_FLOOD_WINDOW)
@@ -106,18 +107,20 @@ class Session:
         return {"id": self.user_id, "username": self.user.get_username() if self.user else ""}
 
     def note_error(self, code: str) -> None:
+        if self.errors is None:
+            self.errors = Counter()
         self.errors[code] += 1
-        self.recent_errors = [
+        self.recent_errors = (
             *self.recent_errors[-(RECENT_ERRORS - 1) :],
             {"code": code, "at": protocol.now_ms()},
-        ]
+        )
 
     def record_update(self) -> dict[str, Any]:
         return {
             "clientId": self.client_id,
             "messagesIn": self.messages_in,
             "messagesOut": self.messages_out,
-            "errors": dict(self.errors),
+            "errors": dict(self.errors or ()),
             "recentErrors": list(self.recent_errors),
             "lastActivity": self.last_activity_ms,
         }
