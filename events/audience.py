@@ -2,9 +2,9 @@
 
 `Audience()` (text None) is whoever the room admits; `Audience.of_users(ids)` exactly
 those users; `Audience.of_column(model, field, where=..., equals=...)` the ids one
-column of a table holds (a trip's members), joined into the text by the database. The rule that turns a room
-into an audience is its room type's, registered by the app that brings the room
-(events.rooms).
+column of a table holds (a trip's members), joined into the text by the database. The
+rule that turns a room into an audience is its room type's, registered by the app that
+brings the room (events.rooms).
 
 The wire form, stored in the event log and carried to every node, is that text: None,
 or "," followed by the ids joined with "," ("," alone: nobody). A room's events mostly
@@ -57,10 +57,6 @@ class Audience:
             cursor.execute(_joined_ids_sql(model, field, where, connection.vendor), [equals])
             row = cursor.fetchone()
         return cls("," + ((row and row[0]) or ""))
-
-    @property
-    def everyone(self) -> bool:
-        return self.text is None
 
     def to_wire(self) -> str | None:
         return self.text

@@ -79,7 +79,7 @@ def _remember(found: dict[str, tuple[int, float]]) -> None:
 
 def _shared_id(cursor: Any, text: str, now: Any, written: dict[str, tuple[int, float]]) -> int:
     digest = hashlib.blake2b(text.encode(), digest_size=16).hexdigest()
-    known = _shared_ids.get(digest) or written.get(digest)
+    known = written.get(digest) or _shared_ids.get(digest)  # this transaction's first
     if known is not None and time.monotonic() - known[1] < touch_every():
         return known[0]
     cursor.execute(_SHARE, [digest, text, now])
