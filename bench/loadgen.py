@@ -464,16 +464,22 @@ def _run_phases(
 
     pool.call("status", [{}] * workers, timeout=60)  # every worker is up and importing is done
     rss_before = sum(rss_kib(pid) for pid in pids)
+    cpu_before = sum(cpu_seconds(pid) for pid in pids)
     started = time.monotonic()
     connected = pool.call(
         "connect",
         [{"clients": s, "concurrency": per_worker_gate, "timeout": timeout} for s in specs],
         timeout=phase_timeout,
     )
+    cpu_after = sum(cpu_seconds(pid) for pid in pids)
     ok = sum(r["ok"] for r in connected)
     auth_done = max((r["last"] for r in connected if r["last"]), default=started)
     result["connect"] = {"authenticated": ok, "auth_seconds": round(auth_done - started, 3)}
     result["connect"]["auth_rate_per_s"] = round(ok / max(auth_done - started, 1e-6), 1)
+    # The server's own cost of a connect+authenticate, all its threads (clock ticks: 10 ms
+    # each, so meaningful from a few hundred clients): steadier than the rate, which also
+    # depends on how the load generator shares the CPUs.
+    result["connect"]["cpu_us_per_connection"] = round((cpu_after - cpu_before) * 1e6 / max(ok, 1), 1)
     if ok < count:
         raise PhaseFailed(f"authenticate: {ok}/{count} ok; {_describe(_errors(connected))}")
 

@@ -34,6 +34,7 @@ def _dig(*path: str) -> Callable[[dict[str, Any]], float | None]:
 FIGURES = [
     Figure("connect_rate", "connect+authenticate rate", "conn/s", _dig("connect", "auth_rate_per_s"),
            ("min", 0.6), ">= 0.6 x bare"),
+    Figure("connect_cpu", "server CPU per connect+auth", "us", _dig("connect", "cpu_us_per_connection")),
     Figure("connect_join_rate", "connect+auth+join rate", "conn/s", _dig("connect", "rate_per_s")),
     Figure("memory", "memory per idle auth. conn.", "KiB", _dig("memory", "per_connection_kib"),
            ("max", 1.2), "<= 1.2 x bare"),

@@ -55,7 +55,7 @@ def test_make_bench_runs_against_trava_at_a_tiny_size(tmp_path: Path) -> None:
     for name in trava_runs:
         assert_delivered_everything(result["runs"][f"{name}/{CLIENTS}"], CLIENTS)
     compared = result["comparisons"][f"C={CLIENTS}"]
-    for figure in ("connect_rate", "memory", "latency_p50", "throughput", "delivered", "cpu"):
+    for figure in ("connect_rate", "connect_cpu", "memory", "latency_p50", "throughput", "delivered", "cpu"):
         assert compared[figure]["trava"] is not None, figure
     assert compared["delivered"]["met"] is True and compared["closes_1011"]["met"] is True
     idle = result["comparisons"][f"idle {IDLE}"]
